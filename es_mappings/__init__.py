@@ -1,0 +1,45 @@
+"""The index definitions (settings + mappings): the only place they are written.
+
+The JSON files beside this module are valid Elasticsearch create-index bodies
+(vector `dims` are left out; `index_body` fills them from the run's vector size).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from importlib import resources
+
+KINDS = ("movies", "users", "ratings", "runs")
+
+
+@cache
+def _load(kind: str) -> dict:
+    if kind not in KINDS:
+        raise ValueError(f"unknown index kind {kind!r}; expected one of {KINDS}")
+    return json.loads(resources.files(__name__).joinpath(f"{kind}.json").read_text("utf-8"))
+
+
+def index_body(kind: str, dims: dict[str, int] | None = None) -> dict:
+    """A fresh create-index body for `kind`, with `dims` set on the named vector fields.
+
+    `dims` maps a dense_vector field name to its dimension count; every
+    dense_vector field of the index must be given one.
+    """
+    body = copy.deepcopy(_load(kind))
+    props = body["mappings"]["properties"]
+    dims = dict(dims or {})
+    for name, spec in props.items():
+        if spec.get("type") == "dense_vector":
+            if name not in dims:
+                raise ValueError(f"index {kind!r}: dims missing for vector field {name!r}")
+            spec["dims"] = int(dims.pop(name))
+    if dims:
+        raise ValueError(f"index {kind!r} has no vector fields {sorted(dims)}")
+    return body
+
+
+def properties(kind: str) -> dict:
+    """The mapping properties of `kind` (read-only view for tests and Kibana checks)."""
+    return copy.deepcopy(_load(kind)["mappings"]["properties"])

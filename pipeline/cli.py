@@ -1,0 +1,55 @@
+"""The `movierec` command line: one entry point, sub-commands registered by module.
+
+Each module in COMMAND_MODULES exposes `register(subparsers)`, which adds its
+sub-commands with `set_defaults(func=...)`; `func(args) -> int` runs one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from pipeline.errors import PipelineError
+
+COMMAND_MODULES = (
+    "pipeline.commands.data",  # data fetch / data summary
+    "pipeline.commands.model",  # train / evaluate / tune
+    "pipeline.commands.run",  # run (train + export + swap), bootstrap, runs
+    "service.commands",  # serve
+)
+
+log = logging.getLogger("movierec")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="movierec", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue  # a command group not installed in this build
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.func(args) or 0)
+    except PipelineError as exc:
+        log.error("%s", exc)
+        return 1

@@ -1,0 +1,1 @@
+"""Sub-commands of the `movierec` CLI, one module per group."""
