@@ -43,3 +43,23 @@ def index_body(kind: str, dims: dict[str, int] | None = None) -> dict:
 def properties(kind: str) -> dict:
     """The mapping properties of `kind` (read-only view for tests and Kibana checks)."""
     return copy.deepcopy(_load(kind)["mappings"]["properties"])
+
+
+DEFAULT_PREFIX = "movierec"
+STACK_VERSION = "9.5.6"  # the Elasticsearch / Kibana release the project pins (compose, the test double)
+
+
+def alias_name(prefix: str, kind: str) -> str:
+    """The alias the service and Kibana read, e.g. `movierec-movies`."""
+    return f"{prefix}-{kind}"
+
+
+def versioned_index(prefix: str, kind: str, run_id: str) -> str:
+    """The concrete index a run writes, e.g. `movierec-movies-20261122-101900-ab12cd`."""
+    return f"{prefix}-{kind}-{run_id}"
+
+
+def run_id_of(index: str, prefix: str, kind: str) -> str | None:
+    """The run id inside a versioned index name, or None when it is not one of ours."""
+    head = f"{prefix}-{kind}-"
+    return index[len(head):] if index.startswith(head) and len(index) > len(head) else None
