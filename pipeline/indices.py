@@ -1,0 +1,213 @@
+"""Versioned indices behind aliases: create, verify, swap atomically, prune.
+
+Each run writes `<prefix>-<kind>-<run_id>` for movies, users and ratings; the
+service and Kibana read the aliases `<prefix>-<kind>`. After the export is
+verified, ONE `POST /_aliases` request moves every alias (remove old + add
+new), so a reader sees either the whole old run or the whole new one.
+
+The runs index `<prefix>-runs` is a plain index (not versioned): run records
+outlive the runs they describe and its mapping has no run-dependent vector
+dims. It is created when missing; creating it again is a no-op.
+
+Builders (`alias_actions`, `prune_plan`, `vector_sample_query`) are pure and
+return bodies/lists; the thin functions around them talk to the cluster.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from elasticsearch import ApiError, Elasticsearch, NotFoundError
+
+import es_mappings
+from es_mappings import alias_name, run_id_of, versioned_index
+
+log = logging.getLogger(__name__)
+
+RUN_KINDS = ("movies", "users", "ratings")  # the kinds a run writes and an alias serves
+DEFAULT_KEEP = 2
+
+
+def runs_index(prefix: str) -> str:
+    """The (plain, unversioned) index holding run records."""
+    return alias_name(prefix, "runs")
+
+
+def run_indices(prefix: str, run_id: str) -> dict[str, str]:
+    """The versioned index names one run writes."""
+    return {kind: versioned_index(prefix, kind, run_id) for kind in RUN_KINDS}
+
+
+def index_dims(vector_size: int, rank: int) -> dict[str, dict[str, int]]:
+    """dense_vector dims per kind: `factors` has the model's vector size, `factors_unit` the rank."""
+    return {"movies": {"factors": vector_size, "factors_unit": rank}, "users": {"factors": vector_size}, "ratings": {}}
+
+
+# --------------------------------------------------------------------------- creation
+
+
+def _create(es: Elasticsearch, index: str, body: Mapping[str, Any]) -> bool:
+    """Create `index`; False when it already exists (idempotent bootstrap)."""
+    try:
+        es.indices.create(index=index, **body)
+    except ApiError as exc:
+        if exc.status_code == 400 and getattr(exc, "error", "") == "resource_already_exists_exception":
+            return False
+        raise
+    return True
+
+
+def ensure_runs_index(es: Elasticsearch, prefix: str) -> bool:
+    """Create the runs index if missing; True when it was created now."""
+    index = runs_index(prefix)
+    if es.indices.exists(index=index):
+        return False
+    created = _create(es, index, es_mappings.index_body("runs"))
+    if created:
+        log.info("created %s", index)
+    return created
+
+
+def create_run_indices(es: Elasticsearch, prefix: str, run_id: str, vector_size: int, rank: int) -> dict[str, str]:
+    """Create this run's movies/users/ratings indices; a name clash is an error (run ids are unique)."""
+    names = run_indices(prefix, run_id)
+    dims = index_dims(vector_size, rank)
+    for kind, index in names.items():
+        es.indices.create(index=index, **es_mappings.index_body(kind, dims[kind]))
+        log.info("created %s", index)
+    return names
+
+
+def delete_indices(es: Elasticsearch, indices: Iterable[str]) -> list[str]:
+    """Delete the named indices that exist; the ones deleted."""
+    deleted = []
+    for index in indices:
+        try:
+            es.indices.delete(index=index)
+        except NotFoundError:
+            continue
+        deleted.append(index)
+        log.info("deleted %s", index)
+    return deleted
+
+
+# --------------------------------------------------------------------------- verification
+
+
+def vector_sample_query(ids: Sequence[str], field: str = "factors") -> dict:
+    """Search body fetching `field` of the given ids, vectors included in `_source` (ES >= 9.2 leaves them out)."""
+    return {
+        "query": {"ids": {"values": list(ids)}},
+        "size": len(ids),
+        "_source": {"includes": [field], "exclude_vectors": False},
+    }
+
+
+def compare_vectors(expected: Mapping[str, Sequence[float]], hits: Iterable[Mapping[str, Any]], field: str = "factors") -> list[str]:
+    """Problems found comparing expected vectors with search hits, at float32 precision."""
+    found = {hit["_id"]: (hit.get("_source") or {}).get(field) for hit in hits}
+    problems = []
+    for doc_id, vector in expected.items():
+        got = found.get(doc_id)
+        if got is None:
+            problems.append(f"document {doc_id}: {field} missing")
+            continue
+        want32 = np.asarray(vector, dtype=np.float32)
+        got32 = np.asarray(got, dtype=np.float32)
+        if want32.shape != got32.shape or not np.array_equal(want32, got32):
+            problems.append(f"document {doc_id}: {field} differs from the Spark vector")
+    return problems
+
+
+def verify(
+    es: Elasticsearch,
+    indices: Mapping[str, str],
+    expected_counts: Mapping[str, int],
+    samples: Mapping[str, Mapping[str, Sequence[float]]],
+) -> list[str]:
+    """Refresh, then compare document counts and sampled vectors; a list of problems (empty = good)."""
+    es.indices.refresh(index=",".join(indices.values()))
+    problems = []
+    for kind, index in indices.items():
+        count = int(es.count(index=index)["count"])
+        if count != expected_counts[kind]:
+            problems.append(f"{index}: {count} documents, expected {expected_counts[kind]}")
+    for kind, expected in samples.items():
+        if not expected:
+            continue
+        resp = es.search(index=indices[kind], **vector_sample_query(list(expected)))
+        problems.extend(f"{indices[kind]}: {p}" for p in compare_vectors(expected, resp["hits"]["hits"]))
+    return problems
+
+
+# --------------------------------------------------------------------------- aliases
+
+
+def alias_targets(es: Elasticsearch, prefix: str) -> dict[str, list[str]]:
+    """Indices each alias points at now (empty list when the alias does not exist)."""
+    targets: dict[str, list[str]] = {kind: [] for kind in RUN_KINDS}
+    for kind in RUN_KINDS:
+        try:
+            resp = es.indices.get_alias(name=alias_name(prefix, kind))
+        except NotFoundError:
+            continue
+        targets[kind] = sorted(resp.body)
+    return targets
+
+
+def live_run_id(es: Elasticsearch, prefix: str) -> str | None:
+    """The run the movies alias serves: the alias is the truth."""
+    movies = alias_targets(es, prefix)["movies"]
+    return run_id_of(movies[0], prefix, "movies") if len(movies) == 1 else None
+
+
+def alias_actions(prefix: str, current: Mapping[str, Sequence[str]], new: Mapping[str, str]) -> list[dict]:
+    """The one `_aliases` body moving every alias: remove each current target, add the new index."""
+    actions: list[dict] = []
+    for kind, index in new.items():
+        alias = alias_name(prefix, kind)
+        for old in current.get(kind, ()):
+            if old != index:
+                actions.append({"remove": {"index": old, "alias": alias}})
+        actions.append({"add": {"index": index, "alias": alias}})
+    return actions
+
+
+def swap_aliases(es: Elasticsearch, prefix: str, new: Mapping[str, str]) -> dict[str, list[str]]:
+    """Point every alias at `new` in one atomic request; returns what they pointed at before.
+
+    If another run moved an alias in between, the `remove` of the stale
+    target fails and ES applies none of the actions.
+    """
+    current = alias_targets(es, prefix)
+    es.indices.update_aliases(actions=alias_actions(prefix, current, new))
+    log.info("aliases now on %s (before: %s)", dict(new), {k: v for k, v in current.items() if v})
+    return current
+
+
+# --------------------------------------------------------------------------- pruning
+
+
+def prune_plan(existing: Iterable[str], prefix: str, keep: int, protect: Iterable[str] = ()) -> list[str]:
+    """Versioned indices to delete: per kind all but the `keep` newest; never a protected (live) one.
+
+    Run ids start with a UTC timestamp, so the name order is the age order.
+    """
+    if keep < 1:
+        raise ValueError("keep must be >= 1 (the live run is always kept)")
+    protected = set(protect)
+    doomed = []
+    for kind in RUN_KINDS:
+        mine = sorted((i for i in existing if run_id_of(i, prefix, kind)), key=lambda i: run_id_of(i, prefix, kind), reverse=True)
+        doomed.extend(i for i in mine[keep:] if i not in protected)
+    return doomed
+
+
+def prune(es: Elasticsearch, prefix: str, keep: int = DEFAULT_KEEP) -> list[str]:
+    """Delete old versioned indices, keeping the newest `keep` per kind and whatever an alias serves."""
+    existing = list(es.indices.get(index=f"{prefix}-*", expand_wildcards="open,closed").body)
+    live = [i for targets in alias_targets(es, prefix).values() for i in targets]
+    return delete_indices(es, prune_plan(existing, prefix, keep, live))

@@ -1,0 +1,108 @@
+"""Wait, bounded, until Elasticsearch, Kibana or an HTTP endpoint (the API) is up.
+
+    python scripts/wait_for.py es     [--es-url URL] [--status yellow] [--timeout 120]
+    python scripts/wait_for.py kibana [--kibana-url URL] [--timeout 300]
+    python scripts/wait_for.py http   --url http://localhost:5000/health [--timeout 60]
+
+Exits 0 once the service answers as ready, 1 when the time runs out or the
+credentials are refused. Elasticsearch is asked through the official client
+(`cluster.health(wait_for_status=...)`), credentials from ES_* variables;
+Kibana through pipeline.kibana (KIBANA_* variables). Also used as a compose
+healthcheck with a short --timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+
+from elasticsearch import ApiError, TransportError
+
+from pipeline.es import client_from_env, client_options
+from pipeline.kibana import KibanaClient, KibanaError, settings_from_env, wait_until
+
+log = logging.getLogger("wait_for")
+
+Probe = Callable[[float], tuple[bool, str]]
+
+
+class Refused(Exception):
+    """The service is up but refuses our credentials: waiting longer will not help."""
+
+
+def es_probe(url: str | None, status: str) -> tuple[str, Probe]:
+    """(what, probe) for Elasticsearch: ready when cluster health reaches `status`."""
+    target = client_options(url)["hosts"][0]
+    client = client_from_env(url, max_retries=0)
+
+    def probe(request_timeout: float) -> tuple[bool, str]:
+        try:
+            health = client.options(request_timeout=request_timeout + 1).cluster.health(
+                wait_for_status=status, timeout=f"{max(1, int(request_timeout))}s"
+            )
+        except ApiError as exc:
+            if exc.meta.status in (401, 403):
+                raise Refused(f"Elasticsearch at {target} refused the credentials ({exc.meta.status})") from exc
+            return False, f"HTTP {exc.meta.status}"
+        except TransportError as exc:
+            return False, f"{type(exc).__name__}: {exc}"
+        return (not health.get("timed_out", False)), f"status {health.get('status')}"
+
+    return f"Elasticsearch at {target}", probe
+
+
+def http_probe(url: str) -> tuple[str, Probe]:
+    """(what, probe) for a plain HTTP endpoint: ready on any 2xx answer to GET."""
+
+    def probe(request_timeout: float) -> tuple[bool, str]:
+        try:
+            with urllib.request.urlopen(url, timeout=request_timeout) as resp:
+                return 200 <= resp.status < 300, f"HTTP {resp.status}"
+        except urllib.error.HTTPError as exc:
+            return False, f"HTTP {exc.code}"
+
+    return url, probe
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="service", required=True)
+    es = sub.add_parser("es", help="wait for Elasticsearch cluster health")
+    es.add_argument("--es-url", default=None, help="default $ES_URL or http://localhost:9200")
+    es.add_argument("--status", default="yellow", choices=("green", "yellow", "red"))
+    kibana = sub.add_parser("kibana", help="wait for Kibana /api/status")
+    kibana.add_argument("--kibana-url", default=None, help="default $KIBANA_URL or http://localhost:5601")
+    http = sub.add_parser("http", help="wait for a 2xx answer (e.g. the API's /health)")
+    http.add_argument("--url", required=True)
+    for cmd, default in ((es, 120.0), (kibana, 300.0), (http, 60.0)):
+        cmd.add_argument("--timeout", type=float, default=default, help=f"seconds (default {default:.0f})")
+        cmd.add_argument("--interval", type=float, default=2.0, help="seconds between checks (default 2)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        if args.service == "kibana":
+            client = KibanaClient(settings_from_env(args.kibana_url))
+            what = f"Kibana at {client.settings.url}"
+            client.wait_until_available(timeout=args.timeout, interval=args.interval)
+        else:
+            what, probe = es_probe(args.es_url, args.status) if args.service == "es" else http_probe(args.url)
+            wait_until(probe, what, args.timeout, args.interval)
+    except (TimeoutError, KibanaError, Refused) as exc:
+        log.error("%s", exc)
+        print(json.dumps({"service": args.service, "ready": False, "error": str(exc)}))
+        return 1
+    print(json.dumps({"service": args.service, "target": what, "ready": True}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

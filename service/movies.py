@@ -1,0 +1,120 @@
+"""The movie catalogue: lookup by id, search by title as typed, resolving a title to one movie."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from flask_smorest import abort
+
+from service import queries, store
+from service.explain import Session
+
+SUGGESTIONS = 5
+ALTERNATIVES = 5
+
+
+def summary(source: Mapping[str, Any]) -> dict[str, Any]:
+    """The movie fields every result carries (no vectors)."""
+    return {k: source[k] for k in queries.MOVIE_FIELDS if k in source}
+
+
+def scored(hits: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Search hits as API items: the movie and its `_score`."""
+    return [{"movie": summary(h["_source"]), "score": h.get("_score")} for h in hits]
+
+
+def hits(resp: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return list(resp["hits"]["hits"])
+
+
+def get(movie_id: int) -> dict[str, Any]:
+    """One movie's details, 404 when unknown."""
+    doc = store.get("movies", movie_id)
+    if doc is None:
+        abort(404, message=f"Unknown movie {movie_id}.")
+    return {k: v for k, v in doc.items() if k in queries.MOVIE_DETAIL_FIELDS}
+
+
+def with_vector(movie_id: int, field: str) -> tuple[dict[str, Any], list[float]]:
+    """A movie and one of its vectors; 404 when the movie is unknown or the model has no vector for it."""
+    doc = store.get("movies", movie_id, vectors=True)
+    if doc is None:
+        abort(404, message=f"Unknown movie {movie_id}.")
+    vector = doc.get(field)
+    if not vector:
+        abort(404, message=f"Movie {movie_id} has no {field} in the current model (nobody rated it).")
+    return doc, vector
+
+
+def search(args: Mapping[str, Any]) -> dict[str, Any]:
+    """Title search as you type (fuzzy + prefix), or browsing by genre/year when there is no text."""
+    session = Session(args.get("explain", False))
+    genres, year, size = args.get("genre") or (), args.get("year"), args["k"]
+    if args.get("q"):
+        body = queries.title_search(args["q"], strict=False, size=size, genres=genres, year=year)
+    else:
+        body = queries.browse_movies(size=size, offset=args.get("offset", 0), genres=genres, year=year)
+    resp = session.search("movies", body)
+    return session.result(items=scored(hits(resp)), total=_total(resp))
+
+
+def suggest(session: Session, title: str) -> list[dict[str, Any]]:
+    """Loose matches (any word, fuzzy or as a prefix) to offer when a title does not resolve."""
+    resp = session.search("movies", queries.title_search(title, strict=False, size=SUGGESTIONS), main=False)
+    return [summary(h["_source"]) for h in hits(resp)]
+
+
+def resolve(session: Session, title: str, year: int | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The best movie for a typed title and the close alternatives; 404 with suggestions when none matches."""
+    body = queries.title_search(title, strict=True, size=ALTERNATIVES + 1, year=year)
+    found = hits(session.search("movies", body, main=False))
+    if not found:
+        _unknown_titles(session, [title])
+    return summary(found[0]["_source"]), [summary(h["_source"]) for h in found[1:]]
+
+
+def resolve_many(session: Session, titles: Sequence[str]) -> list[dict[str, Any]]:
+    """Each title's best movie (one round trip); 404 with suggestions naming every title that matched nothing."""
+    bodies = [queries.title_search(t, strict=True, size=1) for t in titles]
+    answers = session.msearch("movies", bodies)
+    for answer in answers:
+        if "error" in answer:
+            abort(502, message=f"Elasticsearch failed a title lookup ({answer['error'].get('type', 'error')}).")
+    missing = [t for t, a in zip(titles, answers) if not a["hits"]["hits"]]
+    if missing:
+        _unknown_titles(session, missing, field="titles")
+    return [summary(a["hits"]["hits"][0]["_source"]) for a in answers]
+
+
+def vectors_of(
+    session: Session, ids: Sequence[int], field: str = "factors"
+) -> dict[int, tuple[dict[str, Any], np.ndarray | None, str | None]]:
+    """Movies by id: (summary, vector or None when the model has none, run_id); unknown ids are absent."""
+    out: dict[int, tuple[dict[str, Any], np.ndarray | None, str | None]] = {}
+    unique = sorted(set(ids))
+    fields = queries.MOVIE_FIELDS + ("run_id",)
+    for start in range(0, len(unique), queries.MAX_RESULT_WINDOW):
+        chunk = unique[start : start + queries.MAX_RESULT_WINDOW]
+        resp = session.search("movies", queries.movies_by_ids(chunk, vectors=[field], fields=fields), main=False)
+        for hit in hits(resp):
+            src = hit["_source"]
+            vector = np.asarray(src[field], dtype=np.float64) if src.get(field) else None
+            out[int(src["movie_id"])] = (summary(src), vector, src.get("run_id"))
+    return out
+
+
+def _unknown_titles(session: Session, titles: Sequence[str], field: str = "title") -> None:
+    suggestions = {t: suggest(session, t) for t in titles}
+    names = ", ".join(repr(t) for t in titles)
+    abort(
+        404,
+        message=f"No movie matches {names}; see errors.suggestions for close titles.",
+        errors={field: [f"no match for {t!r}" for t in titles], "suggestions": suggestions},
+    )
+
+
+def _total(resp: Mapping[str, Any]) -> int | None:
+    total = resp["hits"].get("total")
+    return int(total["value"]) if isinstance(total, dict) else total

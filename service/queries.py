@@ -1,0 +1,369 @@
+"""Pure builders of every Elasticsearch request body the service sends.
+
+Inputs in, a body dict out: no client, no Flask. The API sends exactly these
+bodies, docs/queries.md prints them (scripts/gen_query_docs.py), and the unit
+tests compare them as dicts. User text only ever lands in query values or in
+script `params`, never in script source.
+
+Scores follow DESIGN.md: kNN on `factors` (max_inner_product) scores
+dot < 0 ? 1/(1-dot) : dot+1, and the exact mode reproduces that number with
+`script_score`, so both modes rank and score alike.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+MOVIE_FIELDS = ("movie_id", "title", "year", "genres", "rating_mean", "bayes_rating", "rating_count")
+MOVIE_DETAIL_FIELDS = MOVIE_FIELDS + ("popularity", "imdb_id", "tmdb_id", "tags", "run_id")
+USER_FIELDS = ("user_id", "source", "age", "age_band", "gender", "occupation", "rating_count", "rating_mean", "top_genres")
+
+MAX_K = 100
+MAX_NUM_CANDIDATES = 10_000  # ES refuses more
+MAX_RESULT_WINDOW = 10_000  # index.max_result_window default
+
+# Painless, constant text only: everything a caller chooses travels in `params`.
+_MIP = "double d = dotProduct(params.query_vector, '{field}'); double s = d < 0 ? 1 / (1 - d) : d + 1;"
+_DOT = "double s = (1 + dotProduct(params.query_vector, '{field}')) / 2;"
+SIMILARITY_SCRIPTS = {"max_inner_product": _MIP, "dot_product": _DOT}
+_BAYES = "double b = doc['bayes_rating'].size() == 0 ? 0.0 : doc['bayes_rating'].value;"
+_BLEND = "(1.0 - params.blend) + params.blend * Math.min(b, params.rating_scale) / params.rating_scale"
+BLEND_SCRIPT = _BAYES + " return _score * (" + _BLEND + ");"
+COLD_START_SCRIPT = (
+    _BAYES
+    + " double p = doc['popularity'].size() == 0 ? 0.0 : doc['popularity'].value;"
+    + " return (1.0 + _score) * Math.min(b, params.rating_scale) / params.rating_scale"
+    + " * (params.popularity_floor + p);"
+)
+
+_YEAR_HINT = re.compile(r"^\s*(?P<title>.*?)\s*\(\s*(?P<year>\d{4})\s*\)\s*$")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Movie pre-filters shared by every movie recommendation (all optional)."""
+
+    genres: tuple[str, ...] = ()  # any of these
+    exclude_genres: tuple[str, ...] = ()  # none of these
+    min_rating: float | None = None  # on bayes_rating
+    min_ratings: int | None = None  # on rating_count
+    year_from: int | None = None
+    year_to: int | None = None
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any]) -> Filters:
+        """From validated API arguments (names as in the API: genre, exclude_genre, ...)."""
+        return cls(
+            genres=tuple(args.get("genre") or ()),
+            exclude_genres=tuple(args.get("exclude_genre") or ()),
+            min_rating=args.get("min_rating"),
+            min_ratings=args.get("min_ratings"),
+            year_from=args.get("year_from"),
+            year_to=args.get("year_to"),
+        )
+
+
+@dataclass(frozen=True)
+class SeenLookup:
+    """Where a user's rated movie ids live, for a terms lookup inside Elasticsearch."""
+
+    index: str
+    user_id: int
+    path: str = "rated_movie_ids"
+
+
+@dataclass(frozen=True)
+class VectorSearch:
+    """One vector query: kNN (approximate) or exact script_score, optionally blended with ratings."""
+
+    field: str
+    vector: Sequence[float]
+    k: int = 10
+    similarity: str = "max_inner_product"
+    mode: str = "knn"  # "knn" | "exact"
+    num_candidates: int | None = None
+    blend: float = 0.0  # 0: vector score only; 1: vector score x bayes_rating / rating_scale
+    rating_scale: float = 5.0
+    source: tuple[str, ...] = MOVIE_FIELDS
+    filter: dict[str, Any] | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.k <= MAX_NUM_CANDIDATES:
+            raise ValueError(f"k must be in 1..{MAX_NUM_CANDIDATES}, got {self.k}")
+        if self.mode not in ("knn", "exact"):
+            raise ValueError(f"mode must be 'knn' or 'exact', got {self.mode!r}")
+        if self.similarity not in SIMILARITY_SCRIPTS:
+            raise ValueError(f"similarity must be one of {sorted(SIMILARITY_SCRIPTS)}, got {self.similarity!r}")
+        if not 0.0 <= self.blend <= 1.0:
+            raise ValueError(f"blend must be in 0..1, got {self.blend}")
+        if self.num_candidates is not None and not self.k <= self.num_candidates <= MAX_NUM_CANDIDATES:
+            raise ValueError(f"num_candidates must be in k..{MAX_NUM_CANDIDATES}, got {self.num_candidates}")
+
+
+def default_num_candidates(k: int) -> int:
+    """Candidates per shard when the caller gives none: 10x k, at least 100 (ES's own default 1.5x k
+    loses recall on factor vectors), at most ES's limit."""
+    return min(MAX_NUM_CANDIDATES, max(100, 10 * k))
+
+
+def blend_pool(k: int, num_candidates: int) -> int:
+    """How many kNN neighbours a blended query re-scores before keeping the top k."""
+    return min(num_candidates, max(k, 5 * k))
+
+
+def split_year_hint(text: str) -> tuple[str, int | None]:
+    """'Heat (1995)' -> ('Heat', 1995); text without a trailing 4-digit year is returned as is."""
+    m = _YEAR_HINT.match(text)
+    if not m or not m.group("title"):
+        return text.strip(), None
+    return m.group("title"), int(m.group("year"))
+
+
+def movie_filter(
+    filters: Filters = Filters(),
+    *,
+    seen: SeenLookup | None = None,
+    exclude_ids: Sequence[int] = (),
+) -> dict[str, Any] | None:
+    """The bool pre-filter over movies, or None when nothing restricts the search."""
+    must: list[dict[str, Any]] = []
+    must_not: list[dict[str, Any]] = []
+    if filters.genres:
+        must.append({"terms": {"genres": list(filters.genres)}})
+    if filters.exclude_genres:
+        must_not.append({"terms": {"genres": list(filters.exclude_genres)}})
+    if filters.min_rating is not None:
+        must.append({"range": {"bayes_rating": {"gte": filters.min_rating}}})
+    if filters.min_ratings is not None:
+        must.append({"range": {"rating_count": {"gte": filters.min_ratings}}})
+    years = {k: v for k, v in (("gte", filters.year_from), ("lte", filters.year_to)) if v is not None}
+    if years:
+        must.append({"range": {"year": years}})
+    if seen is not None:
+        lookup = {"index": seen.index, "id": str(seen.user_id), "path": seen.path}
+        must_not.append({"terms": {"movie_id": lookup}})
+    if exclude_ids:
+        must_not.append({"terms": {"movie_id": sorted({int(i) for i in exclude_ids})}})
+    return _bool(filter=must, must_not=must_not)
+
+
+def user_filter(
+    *,
+    gender: str | None = None,
+    age_band: str | None = None,
+    occupation: str | None = None,
+    not_rated: int | None = None,
+) -> dict[str, Any] | None:
+    """The bool pre-filter over users: demographics, and users who have not rated a movie yet."""
+    must = [{"term": {name: value}} for name, value in
+            (("gender", gender), ("age_band", age_band), ("occupation", occupation)) if value is not None]
+    must_not = [{"term": {"rated_movie_ids": int(not_rated)}}] if not_rated is not None else []
+    return _bool(filter=must, must_not=must_not)
+
+
+def vector_search(q: VectorSearch) -> dict[str, Any]:
+    """The search body for one vector query (kNN, exact, either blended)."""
+    if q.mode == "exact":
+        return _exact(q)
+    nc = q.num_candidates or default_num_candidates(q.k)
+    if q.blend > 0:
+        pool = blend_pool(q.k, nc)
+        knn = _knn(q, k=pool, num_candidates=max(nc, pool))
+        script = {"source": BLEND_SCRIPT, "params": {"blend": q.blend, "rating_scale": q.rating_scale}}
+        return _with_source({"size": q.k, "query": {"script_score": {"query": {"knn": knn}, "script": script}}}, q.source)
+    return _with_source({"knn": _knn(q, k=q.k, num_candidates=nc), "size": q.k}, q.source)
+
+
+def exact_script(similarity: str, field_name: str, blend: bool) -> str:
+    """Painless source for exact scoring on `field_name`, equal to that similarity's kNN `_score`."""
+    head = SIMILARITY_SCRIPTS[similarity].format(field=field_name)
+    if not blend:
+        return head + " return s;"
+    return head + " " + _BAYES + " return s * (" + _BLEND + ");"
+
+
+def _exact(q: VectorSearch) -> dict[str, Any]:
+    params: dict[str, Any] = {"query_vector": [float(x) for x in q.vector]}
+    if q.blend > 0:
+        params.update(blend=q.blend, rating_scale=q.rating_scale)
+    script = {"source": exact_script(q.similarity, q.field, q.blend > 0), "params": params}
+    inner = q.filter if q.filter is not None else {"match_all": {}}
+    # script_score needs the field present in every scored doc; exists keeps docs without vectors out.
+    scored = {"bool": {"filter": [{"exists": {"field": q.field}}, inner]}}
+    body = {"size": q.k, "query": {"script_score": {"query": scored, "script": script}}}
+    return _with_source(body, q.source)
+
+
+def _knn(q: VectorSearch, *, k: int, num_candidates: int) -> dict[str, Any]:
+    knn: dict[str, Any] = {
+        "field": q.field,
+        "query_vector": [float(x) for x in q.vector],
+        "k": k,
+        "num_candidates": num_candidates,
+    }
+    if q.filter is not None:
+        knn["filter"] = q.filter
+    return knn
+
+
+def title_search(
+    text: str,
+    *,
+    strict: bool,
+    size: int = 10,
+    genres: Sequence[str] = (),
+    year: int | None = None,
+) -> dict[str, Any]:
+    """Find movies by title as typed: fuzzy words, the last word as a prefix, exact title boosted.
+
+    `strict` (resolving a title to one movie) requires every word to match
+    (fuzzily, or the last as a prefix); otherwise (search as you type,
+    suggestions) any word may. A trailing "(1995)" is a year hint: it boosts
+    that year and is not matched as a word. `year` and `genres` filter.
+    """
+    words, hint = split_year_hint(text)
+    words = words or text.strip()
+    operator = "and" if strict else "or"
+    matching = {
+        "bool": {
+            "should": [
+                {"match": {"title": {"query": words, "fuzziness": "AUTO", "operator": operator}}},
+                {"match_bool_prefix": {"title": {"query": words, "operator": operator}}},
+            ],
+            "minimum_should_match": 1,
+        }
+    }
+    boosts: list[dict[str, Any]] = [
+        {"match_phrase": {"title": {"query": words, "boost": 2.0}}},
+        {"term": {"title.keyword": {"value": words, "case_insensitive": True, "boost": 10.0}}},
+    ]
+    if text.strip() != words:
+        boosts.append({"term": {"title.keyword": {"value": text.strip(), "case_insensitive": True, "boost": 10.0}}})
+    if hint is not None:
+        boosts.append({"term": {"year": {"value": hint, "boost": 5.0}}})
+    filters: list[dict[str, Any]] = []
+    if genres:
+        filters.append({"terms": {"genres": list(genres)}})
+    if year is not None:
+        filters.append({"term": {"year": year}})
+    query: dict[str, Any] = {"must": [matching], "should": boosts}
+    if filters:
+        query["filter"] = filters
+    return {"size": size, "query": {"bool": query}, "_source": list(MOVIE_FIELDS)}
+
+
+def browse_movies(*, size: int = 10, offset: int = 0, genres: Sequence[str] = (), year: int | None = None) -> dict[str, Any]:
+    """Movies without a text query: filtered, most rated first (ties by id, so pages are stable)."""
+    filters: list[dict[str, Any]] = []
+    if genres:
+        filters.append({"terms": {"genres": list(genres)}})
+    if year is not None:
+        filters.append({"term": {"year": year}})
+    query = {"bool": {"filter": filters}} if filters else {"match_all": {}}
+    return {
+        "size": size,
+        "from": offset,
+        "query": query,
+        "sort": [{"rating_count": {"order": "desc"}}, {"movie_id": {"order": "asc"}}],
+        "_source": list(MOVIE_FIELDS),
+    }
+
+
+def movies_by_ids(ids: Sequence[int], *, vectors: Sequence[str] = (), fields: Sequence[str] = MOVIE_FIELDS) -> dict[str, Any]:
+    """Given movies (at most 10,000 ids), with the named vector fields when asked."""
+    unique = sorted({int(i) for i in ids})
+    if len(unique) > MAX_RESULT_WINDOW:
+        raise ValueError(f"at most {MAX_RESULT_WINDOW} ids per request, got {len(unique)}")
+    source: dict[str, Any] = {"includes": list(fields) + list(vectors)}
+    if vectors:
+        source["exclude_vectors"] = False
+    return {"size": len(unique), "query": {"terms": {"movie_id": unique}}, "_source": source}
+
+
+def user_ratings(user_id: int, *, size: int = 5_000, after: int | None = None) -> dict[str, Any]:
+    """One page of a user's ratings (movie_id, rating, rated_at), in movie order, for search_after paging."""
+    body: dict[str, Any] = {
+        "size": size,
+        "query": {"term": {"user_id": int(user_id)}},
+        "sort": [{"movie_id": {"order": "asc"}}],
+        "_source": ["movie_id", "rating", "rated_at"],
+    }
+    if after is not None:
+        body["search_after"] = [int(after)]
+    return body
+
+
+def max_user_id() -> dict[str, Any]:
+    """The highest user id in use, to allocate the next one."""
+    return {"size": 0, "aggs": {"max_user_id": {"max": {"field": "user_id"}}}}
+
+
+def profile_genres(profile: Mapping[str, str], *, size: int = 30) -> dict[str, Any]:
+    """Genre counts over all ratings and over the ratings of users with this demographic profile.
+
+    Comparing the two shares tells which genres that profile over-rates
+    (lift); the cold-start query then boosts those genres.
+    """
+    terms = [{"term": {name: value}} for name, value in sorted(profile.items())]
+    return {
+        "size": 0,
+        "aggs": {
+            "all": {"terms": {"field": "genres", "size": size}},
+            "profile": {"filter": {"bool": {"filter": terms}}, "aggs": {"genres": {"terms": {"field": "genres", "size": size}}}},
+        },
+    }
+
+
+def cold_start(
+    *,
+    k: int = 10,
+    genre_weights: Mapping[str, float] | None = None,
+    filters: Filters = Filters(),
+    rating_scale: float = 5.0,
+    popularity_floor: float = 0.1,
+    source: Sequence[str] = MOVIE_FIELDS,
+) -> dict[str, Any]:
+    """Recommendations without history: Bayesian rating x popularity x (1 + genre match).
+
+    Each wanted genre is a `constant_score` should clause whose boost is its
+    weight, so `_score` inside the script is the summed weight of the genres
+    a movie has (0 when none): the script multiplies by (1 + _score).
+    """
+    weights = {g: float(w) for g, w in sorted((genre_weights or {}).items()) if w > 0}
+    should = [{"constant_score": {"filter": {"term": {"genres": g}}, "boost": w}} for g, w in weights.items()]
+    base = movie_filter(filters) or {"match_all": {}}
+    inner: dict[str, Any] = {"bool": {"filter": [base]}}
+    if should:
+        inner["bool"]["should"] = should
+    script = {"source": COLD_START_SCRIPT, "params": {"rating_scale": rating_scale, "popularity_floor": popularity_floor}}
+    body = {"size": k, "query": {"script_score": {"query": inner, "script": script}}}
+    return _with_source(body, tuple(source))
+
+
+def knn_score(similarity: str, dot: float) -> float:
+    """The `_score` Elasticsearch gives a kNN hit with raw dot product `dot` (DESIGN.md semantics)."""
+    if similarity == "max_inner_product":
+        return 1 / (1 - dot) if dot < 0 else dot + 1
+    if similarity == "dot_product":
+        return (1 + dot) / 2
+    raise ValueError(f"unknown similarity {similarity!r}")
+
+
+def blend_factor(bayes_rating: float | None, blend: float, rating_scale: float = 5.0) -> float:
+    """The multiplier the blend script applies (mirrors BLEND_SCRIPT, for tests and docs)."""
+    b = 0.0 if bayes_rating is None or math.isnan(bayes_rating) else min(bayes_rating, rating_scale)
+    return (1.0 - blend) + blend * b / rating_scale
+
+
+def _bool(**clauses: list[dict[str, Any]]) -> dict[str, Any] | None:
+    kept = {name: items for name, items in clauses.items() if items}
+    return {"bool": kept} if kept else None
+
+
+def _with_source(body: dict[str, Any], source: Sequence[str]) -> dict[str, Any]:
+    body["_source"] = list(source)
+    return body

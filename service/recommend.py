@@ -1,0 +1,161 @@
+"""Recommendations: resolve who or what to a vector, build the query (service.queries), run it once.
+
+For a user: their stored vector, kNN on movie `factors`, rated movies excluded
+inside Elasticsearch by a terms lookup on the user's `rated_movie_ids`. For a
+title or a movie: its unit vector, kNN on `factors_unit`. For liked titles:
+a vector folded in now. Audience: the movie's vector, kNN on user `factors`.
+Cold start: one script_score over Bayesian rating, popularity and genres.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from flask import current_app
+
+from service import movies, queries, store, users
+from service.explain import Session
+from service.queries import Filters, SeenLookup, VectorSearch
+
+PROFILE_FIELDS = ("age_band", "gender", "occupation")
+
+
+def _vector_query(args: Mapping[str, Any], field: str, vector: Sequence[float], **kwargs: Any) -> dict[str, Any]:
+    q = VectorSearch(
+        field=field,
+        vector=vector,
+        k=args["k"],
+        mode=args.get("mode", "knn"),
+        num_candidates=args.get("num_candidates"),
+        blend=args.get("blend", 0.0),
+        rating_scale=float(current_app.config["RATING_MAX"]),
+        **kwargs,
+    )
+    return queries.vector_search(q)
+
+
+def for_user(user_id: int, args: Mapping[str, Any]) -> dict[str, Any]:
+    """Top movies for a stored user (trained or folded in), never one they rated."""
+    session = Session(args["explain"])
+    user = store.get("users", user_id, vectors=True)
+    if user is None:
+        users.not_found(user_id)
+    if not user.get("factors"):
+        users.not_found(user_id)
+    seen = SeenLookup(index=store.index_of("users"), user_id=user_id)
+    filt = queries.movie_filter(Filters.from_args(args), seen=seen)
+    resp = session.search("movies", _vector_query(args, "factors", user["factors"], filter=filt))
+    return session.result(user_id=user_id, mode=args["mode"], items=movies.scored(movies.hits(resp)))
+
+
+def _similar(session: Session, movie_id: int, args: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    doc, unit = movies.with_vector(movie_id, "factors_unit")
+    filt = queries.movie_filter(Filters.from_args(args), exclude_ids=[movie_id])
+    body = _vector_query(args, "factors_unit", unit, similarity="dot_product", filter=filt)
+    return movies.summary(doc), movies.scored(movies.hits(session.search("movies", body)))
+
+
+def similar(movie_id: int, args: Mapping[str, Any]) -> dict[str, Any]:
+    """Movies whose latent vectors point the same way as this one's (cosine), itself excluded."""
+    session = Session(args["explain"])
+    movie, items = _similar(session, movie_id, args)
+    return session.result(movie=movie, mode=args["mode"], items=items)
+
+
+def by_title(args: Mapping[str, Any]) -> dict[str, Any]:
+    """Free text resolved to the best movie, then its similar movies; says what matched."""
+    session = Session(args["explain"])
+    match, alternatives = movies.resolve(session, args["title"], args.get("year"))
+    movie, items = _similar(session, match["movie_id"], args)
+    return session.result(matched=movie, alternatives=alternatives, mode=args["mode"], items=items)
+
+
+def from_liked(args: Mapping[str, Any]) -> dict[str, Any]:
+    """A vector folded in now from liked movies (ids and/or titles), then kNN without them."""
+    session = Session(args["explain"])
+    ids = list(args.get("movie_ids") or [])
+    if args.get("titles"):
+        ids += [m["movie_id"] for m in movies.resolve_many(session, args["titles"])]
+    liked = {movie_id: float(current_app.config["RATING_MAX"]) for movie_id in ids}
+    folded = users.fold(session, liked, liked=True, field="movie_ids")
+    filt = queries.movie_filter(Filters.from_args(args), exclude_ids=sorted(liked))
+    resp = session.search("movies", _vector_query(args, "factors", folded.user.vector.tolist(), filter=filt))
+    return session.result(
+        liked=[folded.movies[m] for m in sorted(liked)],
+        ignored_movie_ids=folded.ignored,
+        mode=args["mode"],
+        items=movies.scored(movies.hits(resp)),
+    )
+
+
+def audience(movie_id: int, args: Mapping[str, Any]) -> dict[str, Any]:
+    """Users whose vectors score this movie highest (kNN on users' factors), by default not yet raters."""
+    session = Session(args["explain"])
+    doc, vector = movies.with_vector(movie_id, "factors")
+    filt = queries.user_filter(
+        gender=args.get("gender"),
+        age_band=args.get("age_band"),
+        occupation=args.get("occupation"),
+        not_rated=movie_id if args["exclude_rated"] else None,
+    )
+    body = _vector_query({**args, "blend": 0.0}, "factors", vector, filter=filt, source=queries.USER_FIELDS)
+    hits = movies.hits(session.search("users", body))
+    found = [{"user": {k: h["_source"][k] for k in queries.USER_FIELDS if k in h["_source"]}, "score": h["_score"]} for h in hits]
+    return session.result(movie=movies.summary(doc), mode=args["mode"], users=found)
+
+
+def genre_lifts(aggs: Mapping[str, Any]) -> tuple[dict[str, float], int]:
+    """From `queries.profile_genres` aggregations: genre -> share among the profile's ratings divided by
+    the share among all ratings (1.0 = as everyone), and how many ratings the profile has."""
+    everyone = {b["key"]: b["doc_count"] for b in aggs["all"]["buckets"]}
+    profile = {b["key"]: b["doc_count"] for b in aggs["profile"]["genres"]["buckets"]}
+    n_profile = int(aggs["profile"]["doc_count"])
+    total_all, total_profile = sum(everyone.values()), sum(profile.values())
+    if not total_all or not total_profile:
+        return {}, n_profile
+    lifts = {
+        g: (c / total_profile) / (everyone[g] / total_all) for g, c in profile.items() if everyone.get(g)
+    }
+    return lifts, n_profile
+
+
+def profile_weights(lifts: Mapping[str, float], cap: float = 1.0) -> dict[str, float]:
+    """Boost weights for the genres a profile over-rates: lift − 1, capped, only where positive."""
+    return {g: round(min(cap, lift - 1.0), 4) for g, lift in sorted(lifts.items()) if lift > 1.0}
+
+
+def cold_start(args: Mapping[str, Any]) -> dict[str, Any]:
+    """No history: Bayesian rating x popularity x favourite genres and genres the profile over-rates."""
+    session = Session(args["explain"])
+    weights = {g: 1.0 for g in args.get("favorite_genre") or ()}
+    profile = _profile(args)
+    strategy = ["bayes_rating", "popularity"] + (["favourite_genres"] if weights else [])
+    profile_ratings = None
+    if profile:
+        resp = session.search("ratings", queries.profile_genres(profile), main=False)
+        lifts, profile_ratings = genre_lifts(resp["aggregations"])
+        for genre, w in profile_weights(lifts).items():
+            weights[genre] = max(weights.get(genre, 0.0), w)
+        if profile_ratings:
+            strategy.append("profile_genres")
+    body = queries.cold_start(
+        k=args["k"], genre_weights=weights, filters=Filters.from_args(args), rating_scale=float(current_app.config["RATING_MAX"])
+    )
+    resp = session.search("movies", body)
+    return session.result(
+        strategy="+".join(strategy),
+        profile=profile,
+        profile_ratings=profile_ratings,
+        genre_weights=weights,
+        items=movies.scored(movies.hits(resp)),
+    )
+
+
+def _profile(args: Mapping[str, Any]) -> dict[str, Any]:
+    profile = {k: args[k] for k in PROFILE_FIELDS if args.get(k) is not None}
+    if args.get("age") is not None and "age_band" not in profile:
+        from pipeline.features import age_band  # one banding table for pipeline and service
+
+        profile["age_band"] = age_band(int(args["age"]))
+    return profile

@@ -1,0 +1,142 @@
+"""Schemas shared by several resources: movies in results, filters, vector options, explain.
+
+Every input has a length or range limit; every field has a description (and an
+example where it helps) for the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate, validates_schema
+
+from service.queries import MAX_K, MAX_NUM_CANDIDATES
+
+MAX_TEXT = 200
+MAX_NAME = 50
+MAX_LIST = 20
+MAX_ID = 2**31 - 1  # ES `integer`
+YEAR_RANGE = validate.Range(min=1800, max=2200)
+
+
+def _desc(text: str, example: Any = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"description": text}
+    if example is not None:
+        meta["example"] = example
+    return meta
+
+
+def id_field(what: str, example: int = 1, *, strict: bool = False, **kwargs: Any) -> fields.Integer:
+    """A positive integer id (as the ES `integer` fields hold them); `strict` refuses "12" (JSON bodies)."""
+    return fields.Integer(
+        strict=strict, validate=validate.Range(min=1, max=MAX_ID), metadata=_desc(f"{what} id", example), **kwargs
+    )
+
+
+def name_list(text: str, example: list[str] | None = None, **kwargs: Any) -> fields.List:
+    """A bounded list of short names (genres)."""
+    item = fields.String(validate=validate.Length(min=1, max=MAX_NAME))
+    return fields.List(item, validate=validate.Length(max=MAX_LIST), metadata=_desc(text, example), **kwargs)
+
+
+class MovieIdPath(ma.Schema):
+    movie_id = id_field("Movie", 1, required=True)
+
+
+class UserIdPath(ma.Schema):
+    user_id = id_field("User", 1, required=True)
+
+
+class FiltersMixin(ma.Schema):
+    """Movie pre-filters (applied inside the kNN search, so k results come back when k exist)."""
+
+    genre = name_list("Only movies with any of these genres (repeat the parameter for several)", ["Comedy"])
+    exclude_genre = name_list("Leave out movies with any of these genres", ["Horror"])
+    min_rating = fields.Float(
+        validate=validate.Range(min=0, max=10), metadata=_desc("Minimum Bayesian average rating", 3.5)
+    )
+    min_ratings = fields.Integer(
+        strict=False, validate=validate.Range(min=0, max=MAX_ID), metadata=_desc("Minimum number of ratings", 20)
+    )
+    year_from = fields.Integer(validate=YEAR_RANGE, metadata=_desc("Released in or after this year", 1990))
+    year_to = fields.Integer(validate=YEAR_RANGE, metadata=_desc("Released in or before this year", 1999))
+
+    @validates_schema
+    def _years_ordered(self, data: dict[str, Any], **kwargs: Any) -> None:
+        low, high = data.get("year_from"), data.get("year_to")
+        if low is not None and high is not None and low > high:
+            raise ma.ValidationError("must not be before year_from", field_name="year_to")
+
+
+class ResultArgsMixin(ma.Schema):
+    k = fields.Integer(
+        load_default=10, validate=validate.Range(min=1, max=MAX_K), metadata=_desc("Number of results", 10)
+    )
+    explain = fields.Boolean(
+        load_default=False, metadata=_desc("Add the exact Elasticsearch request (index and body) to the answer")
+    )
+
+
+class VectorArgsMixin(ResultArgsMixin):
+    mode = fields.String(
+        load_default="knn",
+        validate=validate.OneOf(["knn", "exact"]),
+        metadata=_desc("`knn`: approximate HNSW search; `exact`: script_score over every match, same scores"),
+    )
+    num_candidates = fields.Integer(
+        validate=validate.Range(min=1, max=MAX_NUM_CANDIDATES),
+        metadata=_desc("kNN candidates per shard (>= k; default max(100, 10k))", 200),
+    )
+
+    @validates_schema
+    def _candidates_cover_k(self, data: dict[str, Any], **kwargs: Any) -> None:
+        nc = data.get("num_candidates")
+        if nc is not None and nc < data.get("k", 10):
+            raise ma.ValidationError("must be at least k", field_name="num_candidates")
+
+
+class MovieVectorArgsMixin(VectorArgsMixin, FiltersMixin):
+    blend = fields.Float(
+        load_default=0.0,
+        validate=validate.Range(min=0, max=1),
+        metadata=_desc("Weight of the Bayesian rating in the score: score x ((1-blend) + blend x bayes/5)", 0.3),
+    )
+
+
+class MovieSummarySchema(ma.Schema):
+    movie_id = fields.Integer(required=True, metadata=_desc("Movie id", 1))
+    title = fields.String(metadata=_desc("Title (without the year)", "Toy Story"))
+    year = fields.Integer(allow_none=True, metadata=_desc("Release year", 1995))
+    genres = fields.List(fields.String(), metadata=_desc("Genres", ["Animation", "Children's", "Comedy"]))
+    rating_mean = fields.Float(allow_none=True, metadata=_desc("Mean rating", 3.88))
+    bayes_rating = fields.Float(allow_none=True, metadata=_desc("Bayesian average rating (shrunk to the global mean)", 3.85))
+    rating_count = fields.Integer(allow_none=True, metadata=_desc("Number of ratings", 452))
+
+
+class MovieDetailSchema(MovieSummarySchema):
+    popularity = fields.Float(allow_none=True, metadata=_desc("Percentile of rating_count, 0..1", 0.98))
+    imdb_id = fields.String(allow_none=True, metadata=_desc("IMDb id", "0114709"))
+    tmdb_id = fields.String(allow_none=True, metadata=_desc("TMDb id", "862"))
+    tags = fields.List(fields.String(), metadata=_desc("Most used tags"))
+    run_id = fields.String(allow_none=True, metadata=_desc("Run that wrote this document"))
+
+
+class ScoredMovieSchema(ma.Schema):
+    movie = fields.Nested(MovieSummarySchema, required=True)
+    score = fields.Float(required=True, allow_none=True, metadata=_desc("Elasticsearch _score (higher is better; null when sorted)", 4.2))
+
+
+class ExplainSchema(ma.Schema):
+    index = fields.String(metadata=_desc("Index or alias searched", "movierec-movies"))
+    body = fields.Dict(metadata=_desc("The request body sent to `GET <index>/_search`"))
+
+
+class ResultsMixin(ma.Schema):
+    took_ms = fields.Integer(metadata=_desc("Time Elasticsearch reported (`took`) for the main search", 3))
+    explain = fields.List(fields.Nested(ExplainSchema), metadata=_desc("Requests sent, when explain=true"))
+
+
+class RecommendationsSchema(ResultsMixin):
+    mode = fields.String(metadata=_desc("knn or exact", "knn"))
+    items = fields.List(fields.Nested(ScoredMovieSchema), required=True)

@@ -1,0 +1,118 @@
+"""All Elasticsearch I/O of the service: one client per app, thin calls over built bodies.
+
+The client is created in `init_app` and kept in `app.extensions["elasticsearch"]`;
+`client()` is the one accessor. Bodies come from `service.queries`; this module
+only sends them, so tests can monkeypatch I/O here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from elasticsearch import Elasticsearch, NotFoundError, helpers
+from flask import Flask, current_app
+
+from es_mappings import alias_name, run_id_of
+from service.errors import IndexMissing
+
+EXTENSION = "elasticsearch"
+
+
+def client_options_for(config: Mapping[str, Any]) -> dict[str, Any]:
+    """`Elasticsearch(...)` keyword arguments: the environment's, then ES_URL / ES_REQUEST_TIMEOUT overrides."""
+    opts = dict(config.get("ES_CLIENT_OPTIONS") or {})
+    if config.get("ES_URL"):
+        opts["hosts"] = [config["ES_URL"]]
+    if config.get("ES_REQUEST_TIMEOUT") is not None:
+        opts["request_timeout"] = float(config["ES_REQUEST_TIMEOUT"])
+    opts.setdefault("max_retries", int(config.get("ES_MAX_RETRIES", 1)))
+    opts.setdefault("retry_on_timeout", False)
+    return opts
+
+
+def init_app(app: Flask) -> None:
+    """Create the app's client (no connection is opened until the first request)."""
+    app.extensions[EXTENSION] = Elasticsearch(**client_options_for(app.config))
+
+
+def client() -> Elasticsearch:
+    """The current app's Elasticsearch client."""
+    return current_app.extensions[EXTENSION]
+
+
+def index_of(kind: str) -> str:
+    """The alias the service reads and writes for `kind` (movies, users, ratings, runs)."""
+    return alias_name(current_app.config["INDEX_PREFIX"], kind)
+
+
+def _index_missing(exc: NotFoundError) -> bool:
+    error = exc.body.get("error") if isinstance(exc.body, dict) else None
+    return isinstance(error, dict) and error.get("type") == "index_not_found_exception"
+
+
+def search(kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    """Run one search on the alias of `kind`; the raw response body."""
+    return client().search(index=index_of(kind), body=dict(body)).body
+
+
+def msearch(kind: str, bodies: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Several searches in one round trip; one response (or error) per body, in order."""
+    lines: list[dict[str, Any]] = []
+    for body in bodies:
+        lines.extend(({}, dict(body)))
+    return client().msearch(index=index_of(kind), searches=lines).body["responses"]
+
+
+def get(kind: str, doc_id: int | str, *, vectors: bool = False) -> dict[str, Any] | None:
+    """One document's `_source` (vectors only when asked), or None when it does not exist."""
+    try:
+        resp = client().get(index=index_of(kind), id=str(doc_id), source_exclude_vectors=not vectors)
+    except NotFoundError as exc:
+        if _index_missing(exc):
+            raise IndexMissing(index_of(kind)) from exc
+        return None
+    return resp.body["_source"]
+
+
+def create(kind: str, doc_id: int | str, doc: Mapping[str, Any]) -> None:
+    """Index a new document, refusing to overwrite (ConflictError), visible to search on return."""
+    client().index(index=index_of(kind), id=str(doc_id), document=dict(doc), op_type="create", refresh="wait_for")
+
+
+def put(kind: str, doc_id: int | str, doc: Mapping[str, Any]) -> None:
+    """Index (replace) a document, visible to search on return."""
+    client().index(index=index_of(kind), id=str(doc_id), document=dict(doc), refresh="wait_for")
+
+
+def bulk_put(kind: str, docs: Iterable[tuple[str, Mapping[str, Any]]]) -> int:
+    """Index (replace) many documents, visible on return; raises BulkIndexError on any refused item."""
+    actions = ({"_index": index_of(kind), "_id": doc_id, "_source": dict(doc)} for doc_id, doc in docs)
+    ok, _ = helpers.bulk(client(), actions, refresh="wait_for", raise_on_error=True)
+    return int(ok)
+
+
+def count(kind: str) -> int:
+    """Documents behind the alias of `kind`."""
+    return int(client().count(index=index_of(kind)).body["count"])
+
+
+def alias_target(kind: str) -> str | None:
+    """The concrete index the alias of `kind` points at, or None when the alias does not exist."""
+    try:
+        resp = client().indices.get_alias(name=index_of(kind))
+    except NotFoundError:
+        return None
+    names = sorted(resp.body)
+    return names[0] if names else None
+
+
+def active_run_id() -> str | None:
+    """The run whose movies index the movies alias points at (DESIGN: that is the active run)."""
+    target = alias_target("movies")
+    return run_id_of(target, current_app.config["INDEX_PREFIX"], "movies") if target else None
+
+
+def server_info() -> dict[str, Any]:
+    """Cluster name and version (a cheap reachability probe)."""
+    return client().info().body

@@ -1,0 +1,1 @@
+"""movies resource."""

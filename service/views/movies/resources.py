@@ -1,0 +1,57 @@
+"""GET /movies, /movies/{id}, /movies/{id}/similar, /movies/{id}/audience."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from service import movies, recommend
+from service.schemas import MovieDetailSchema, MovieIdPath
+from service.views.movies.schemas import (
+    AudienceArgs,
+    AudienceSchema,
+    MovieSearchArgs,
+    MovieSearchSchema,
+    SimilarArgs,
+    SimilarSchema,
+)
+
+blp = Blueprint("movies", __name__, url_prefix="/movies", description="The catalogue, similar movies, audiences.")
+
+
+@blp.route("")
+class Movies(MethodView):
+    @blp.arguments(MovieSearchArgs, location="query")
+    @blp.response(200, MovieSearchSchema)
+    def get(self, args):
+        """Search titles as typed (fuzzy, prefix, year hint) or browse by genre and year."""
+        return movies.search(args)
+
+
+@blp.route("/<movie_id>")
+class Movie(MethodView):
+    @blp.arguments(MovieIdPath, location="path", as_kwargs=True)
+    @blp.response(200, MovieDetailSchema)
+    def get(self, movie_id):
+        """One movie: metadata and rating statistics."""
+        return movies.get(movie_id)
+
+
+@blp.route("/<movie_id>/similar")
+class Similar(MethodView):
+    @blp.arguments(MovieIdPath, location="path", as_kwargs=True)
+    @blp.arguments(SimilarArgs, location="query")
+    @blp.response(200, SimilarSchema)
+    def get(self, args, movie_id):
+        """Movies similar to this one (cosine of latent vectors), with filters."""
+        return recommend.similar(movie_id, args)
+
+
+@blp.route("/<movie_id>/audience")
+class Audience(MethodView):
+    @blp.arguments(MovieIdPath, location="path", as_kwargs=True)
+    @blp.arguments(AudienceArgs, location="query")
+    @blp.response(200, AudienceSchema)
+    def get(self, args, movie_id):
+        """Users most likely to enjoy this movie (kNN over user vectors)."""
+        return recommend.audience(movie_id, args)

@@ -1,0 +1,84 @@
+"""Recommendation resource schemas: by title, from liked movies, cold start."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate, validates_schema
+
+from service.schemas import (
+    MAX_LIST,
+    MAX_NAME,
+    MAX_TEXT,
+    YEAR_RANGE,
+    FiltersMixin,
+    MovieSummarySchema,
+    MovieVectorArgsMixin,
+    RecommendationsSchema,
+    ResultsMixin,
+    ScoredMovieSchema,
+    id_field,
+    name_list,
+)
+
+MAX_LIKED = 50
+
+
+class ByTitleArgs(MovieVectorArgsMixin):
+    title = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=MAX_TEXT),
+        metadata={"description": "A title as typed; `(1995)` at the end hints the year", "example": "toy story"},
+    )
+    year = fields.Integer(validate=YEAR_RANGE, metadata={"description": "Only a movie of this year matches", "example": 1995})
+
+
+class ByTitleSchema(RecommendationsSchema):
+    matched = fields.Nested(MovieSummarySchema, required=True, metadata={"description": "The movie the title resolved to"})
+    alternatives = fields.List(fields.Nested(MovieSummarySchema), metadata={"description": "Other close matches"})
+
+
+class FromLikedSchema(MovieVectorArgsMixin):
+    movie_ids = fields.List(
+        id_field("Movie", 1, strict=True),
+        validate=validate.Length(max=MAX_LIKED),
+        metadata={"description": f"Liked movie ids (up to {MAX_LIKED})", "example": [1, 50, 181]},
+    )
+    titles = fields.List(
+        fields.String(validate=validate.Length(min=1, max=MAX_TEXT)),
+        validate=validate.Length(max=MAX_LIST),
+        metadata={"description": f"Liked titles as typed (up to {MAX_LIST})", "example": ["Star Wars", "Fargo"]},
+    )
+
+    @validates_schema
+    def _something_liked(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data.get("movie_ids") and not data.get("titles"):
+            raise ma.ValidationError("give movie_ids or titles (at least one liked movie)", field_name="movie_ids")
+
+
+class FromLikedAnswerSchema(RecommendationsSchema):
+    liked = fields.List(fields.Nested(MovieSummarySchema), metadata={"description": "The liked movies, resolved"})
+    ignored_movie_ids = fields.List(fields.Integer(), metadata={"description": "Liked movies without a vector"})
+
+
+class ColdStartArgs(FiltersMixin):
+    favorite_genre = name_list("Favourite genres: boosted, not required (repeat for several)", ["Sci-Fi"])
+    age = fields.Integer(validate=validate.Range(min=1, max=120), metadata={"description": "Age (mapped to its band)", "example": 31})
+    age_band = fields.String(validate=validate.Length(min=1, max=MAX_NAME), metadata={"description": "Age band", "example": "25-34"})
+    gender = fields.String(validate=validate.Length(min=1, max=MAX_NAME), metadata={"description": "Gender", "example": "F"})
+    occupation = fields.String(validate=validate.Length(min=1, max=MAX_NAME), metadata={"description": "Occupation", "example": "engineer"})
+    k = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100), metadata={"description": "Number of results"})
+    explain = fields.Boolean(load_default=False, metadata={"description": "Add the Elasticsearch requests"})
+
+
+class ColdStartSchema(ResultsMixin):
+    strategy = fields.String(
+        required=True,
+        metadata={"description": "Signals used, `+`-joined: bayes_rating, popularity, favourite_genres, profile_genres",
+                  "example": "bayes_rating+popularity+favourite_genres"},
+    )
+    profile = fields.Dict(keys=fields.String(), values=fields.String(), metadata={"description": "Demographic profile used"})
+    profile_ratings = fields.Integer(allow_none=True, metadata={"description": "Ratings by users of that profile"})
+    genre_weights = fields.Dict(keys=fields.String(), values=fields.Float(), metadata={"description": "Boost per genre"})
+    items = fields.List(fields.Nested(ScoredMovieSchema), required=True)

@@ -1,0 +1,66 @@
+"""User resource schemas: profile, creation with ratings, added ratings."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from service.schemas import MAX_NAME, MovieVectorArgsMixin, RecommendationsSchema, id_field
+
+MAX_RATINGS = 500
+
+
+class RatingSchema(ma.Schema):
+    movie_id = id_field("Movie", 1, strict=True, required=True)
+    rating = fields.Float(
+        required=True,
+        validate=validate.Range(min=0.5, max=5.0),
+        metadata={"description": "Rating, 0.5 to 5 (MovieLens scale)", "example": 4.5},
+    )
+
+
+class RatingsBodySchema(ma.Schema):
+    ratings = fields.List(
+        fields.Nested(RatingSchema),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_RATINGS),
+        metadata={"description": f"1 to {MAX_RATINGS} ratings; a movie rated again keeps the newest rating",
+                  "example": [{"movie_id": 1, "rating": 5.0}, {"movie_id": 50, "rating": 4.0}]},
+    )
+
+
+class UserCreateSchema(RatingsBodySchema):
+    user_id = id_field("New user (default: the next free id)", 100001, strict=True)
+    age = fields.Integer(strict=True, validate=validate.Range(min=1, max=120), metadata={"description": "Age", "example": 31})
+    gender = fields.String(validate=validate.Length(min=1, max=MAX_NAME), metadata={"description": "Gender", "example": "F"})
+    occupation = fields.String(validate=validate.Length(min=1, max=MAX_NAME),
+                               metadata={"description": "Occupation", "example": "engineer"})
+    zip = fields.String(validate=validate.Length(min=1, max=20), metadata={"description": "Postal code", "example": "94110"})
+
+
+class UserSchema(ma.Schema):
+    user_id = fields.Integer(required=True, metadata={"description": "User id", "example": 42})
+    source = fields.String(metadata={"description": "`training` (learnt by ALS) or `folded_in` (by this API)"})
+    age = fields.Integer(allow_none=True, metadata={"description": "Age"})
+    age_band = fields.String(allow_none=True, metadata={"description": "Age band", "example": "25-34"})
+    gender = fields.String(allow_none=True)
+    occupation = fields.String(allow_none=True)
+    zip = fields.String(allow_none=True)
+    rating_count = fields.Integer(metadata={"description": "Ratings given"})
+    rating_mean = fields.Float(allow_none=True, metadata={"description": "Mean rating given"})
+    first_rating_at = fields.Integer(allow_none=True, metadata={"description": "First rating (epoch seconds)"})
+    last_rating_at = fields.Integer(allow_none=True, metadata={"description": "Last rating (epoch seconds)"})
+    top_genres = fields.List(fields.String(), metadata={"description": "Most rated genres"})
+    rated_movie_ids = fields.List(fields.Integer(), metadata={"description": "Movies rated (never recommended back)"})
+    run_id = fields.String(allow_none=True, metadata={"description": "Run whose model the vector belongs to"})
+    ignored_movie_ids = fields.List(
+        fields.Integer(), metadata={"description": "Rated movies the model has no vector for (kept, not folded in)"}
+    )
+
+
+class UserRecommendationArgs(MovieVectorArgsMixin):
+    """Recommendation options: k, mode, filters, blend."""
+
+
+class UserRecommendationsSchema(RecommendationsSchema):
+    user_id = fields.Integer(required=True)

@@ -1,0 +1,79 @@
+"""Fold-in against hand-solved normal equations (rank 1 and 2)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from service import foldin
+
+
+def test_explicit_without_user_bias_rank_one():
+    # V = [1, 2], b_i = 0, mu = 0, r = [1, 2], lambda = 0.5, n = 2:
+    # (1 + 4 + 0.5*2) u = 1*1 + 2*2  ->  u = 5/6
+    got = foldin.explicit(np.array([[1.0, 0.0], [2.0, 0.0]]), [1.0, 2.0], global_mean=0.0, reg=0.5, bias_mode="none")
+    assert got.latent == pytest.approx([5 / 6])
+    assert got.vector == pytest.approx([5 / 6, 1.0])
+    assert got.bias == 0.0
+
+
+def test_explicit_baseline_bias_then_latent():
+    # mu = 3, b_i = [0.5, -0.5], r = [4, 3]  ->  residuals r - mu - b_i = [0.5, 0.5]
+    # b_u = (0.5 + 0.5) / (bias_reg 2 + n 2) = 0.25 ; targets = [0.25, 0.25]
+    # V = [1, 1], lambda 0.5 -> (1 + 1 + 1) u = 0.5  ->  u = 1/6
+    items = np.array([[1.0, 0.5], [1.0, -0.5]])
+    got = foldin.explicit(items, [4.0, 3.0], global_mean=3.0, reg=0.5, bias_mode="baseline", bias_reg=2.0)
+    assert got.bias == pytest.approx(0.25)
+    assert got.latent == pytest.approx([1 / 6])
+
+
+def test_explicit_joint_solves_augmented_system():
+    # X = [[1, 1], [2, 1]], t = [1, 1] (mu 0, b_i 0), lambda*n = 0.1*2 = 0.2
+    # XtX + 0.2 I = [[5.2, 3], [3, 2.2]], Xt t = [3, 2]
+    items = np.array([[1.0, 0.0], [2.0, 0.0]])
+    got = foldin.explicit(items, [1.0, 1.0], global_mean=0.0, reg=0.1, bias_mode="joint")
+    det = 5.2 * 2.2 - 9
+    assert got.latent == pytest.approx([(3 * 2.2 - 3 * 2) / det])
+    assert got.bias == pytest.approx((5.2 * 2 - 3 * 3) / det)
+
+
+def test_implicit_rank_one():
+    # YtY = 5 (all items), rated item y = 1 with r = 1, alpha = 1 -> c1 = 1
+    # A = 5 + 1*1 + lambda(1)*n+(1) = 7 ; b = (1 + 1) * 1 = 2  ->  u = 2/7
+    got = foldin.implicit(np.array([[1.0]]), [1.0], gramian=np.array([[5.0]]), alpha=1.0, reg=1.0)
+    assert got.vector == pytest.approx([2 / 7])
+
+
+def test_implicit_rank_two_against_hand_solution():
+    y = np.array([[1.0, 0.0], [0.0, 2.0]])
+    gram = np.array([[2.0, 0.0], [0.0, 5.0]])
+    # c1 = [2, 4] (alpha 2, r = [1, 2]); A = gram + diag(2*1, 4*4) + 0.5*2 I = diag(5, 22)
+    # b = [(1+2)*1, (1+4)*2] = [3, 10]
+    got = foldin.implicit(y, [1.0, 2.0], gramian=gram, alpha=2.0, reg=0.5)
+    assert got.vector == pytest.approx([3 / 5, 10 / 22])
+
+
+def test_gramian_and_unpacking():
+    y = np.array([[1.0, 2.0], [3.0, 4.0]])
+    full = foldin.gramian(y)
+    assert full.tolist() == [[10.0, 14.0], [14.0, 20.0]]
+    assert foldin.unpack_gramian(full.tolist(), 2).tolist() == full.tolist()
+    assert foldin.unpack_gramian([10.0, 14.0, 14.0, 20.0], 2).tolist() == full.tolist()
+    # packed upper triangle, column by column: (0,0), (0,1), (1,1)
+    assert foldin.unpack_gramian([10.0, 14.0, 20.0], 2).tolist() == full.tolist()
+    with pytest.raises(ValueError):
+        foldin.unpack_gramian([1.0, 2.0], 2)
+
+
+@pytest.mark.parametrize(
+    ("items", "ratings"),
+    [(np.ones((2, 3)), [1.0]), (np.ones((0, 3)), []), (np.array([[np.nan, 1.0]]), [1.0])],
+)
+def test_bad_inputs_raise(items, ratings):
+    with pytest.raises(ValueError):
+        foldin.explicit(items, ratings, global_mean=0.0, reg=0.1)
+
+
+def test_unknown_bias_mode():
+    with pytest.raises(ValueError):
+        foldin.explicit(np.ones((1, 2)), [1.0], global_mean=0.0, reg=0.1, bias_mode="both")

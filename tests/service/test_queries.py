@@ -1,0 +1,246 @@
+"""The query builders, compared as dicts with the bodies DESIGN.md prescribes."""
+
+from __future__ import annotations
+
+import pytest
+
+from service import queries
+from service.queries import Filters, SeenLookup, VectorSearch
+
+FIELDS = list(queries.MOVIE_FIELDS)
+
+
+def test_movie_filter_all_clauses():
+    f = Filters(genres=("Comedy", "Drama"), exclude_genres=("Horror",), min_rating=3.5, min_ratings=20,
+                year_from=1990, year_to=1999)
+    got = queries.movie_filter(f, seen=SeenLookup("movierec-users", 7), exclude_ids=[5, 3, 5])
+    assert got == {
+        "bool": {
+            "filter": [
+                {"terms": {"genres": ["Comedy", "Drama"]}},
+                {"range": {"bayes_rating": {"gte": 3.5}}},
+                {"range": {"rating_count": {"gte": 20}}},
+                {"range": {"year": {"gte": 1990, "lte": 1999}}},
+            ],
+            "must_not": [
+                {"terms": {"genres": ["Horror"]}},
+                {"terms": {"movie_id": {"index": "movierec-users", "id": "7", "path": "rated_movie_ids"}}},
+                {"terms": {"movie_id": [3, 5]}},
+            ],
+        }
+    }
+
+
+def test_movie_filter_empty_is_none_and_open_year_range():
+    assert queries.movie_filter(Filters()) is None
+    assert queries.movie_filter(Filters(year_to=1980)) == {"bool": {"filter": [{"range": {"year": {"lte": 1980}}}]}}
+
+
+def test_filters_from_api_args():
+    f = Filters.from_args({"genre": ["A"], "exclude_genre": None, "min_rating": 4.0, "k": 10})
+    assert f == Filters(genres=("A",), min_rating=4.0)
+
+
+def test_knn_body_with_prefilter():
+    filt = {"bool": {"filter": [{"terms": {"genres": ["Comedy"]}}]}}
+    body = queries.vector_search(VectorSearch(field="factors", vector=[1, 0.5], k=5, filter=filt))
+    assert body == {
+        "knn": {"field": "factors", "query_vector": [1.0, 0.5], "k": 5, "num_candidates": 100, "filter": filt},
+        "size": 5,
+        "_source": FIELDS,
+    }
+
+
+def test_default_num_candidates():
+    assert [queries.default_num_candidates(k) for k in (1, 10, 11, 100, 5000)] == [100, 100, 110, 1000, 10000]
+
+
+def test_exact_body_maps_dot_through_max_inner_product_transform():
+    body = queries.vector_search(VectorSearch(field="factors", vector=[1, 2], k=3, mode="exact"))
+    assert body == {
+        "size": 3,
+        "query": {
+            "script_score": {
+                "query": {"bool": {"filter": [{"exists": {"field": "factors"}}, {"match_all": {}}]}},
+                "script": {
+                    "source": "double d = dotProduct(params.query_vector, 'factors'); "
+                    "double s = d < 0 ? 1 / (1 - d) : d + 1; return s;",
+                    "params": {"query_vector": [1.0, 2.0]},
+                },
+            }
+        },
+        "_source": FIELDS,
+    }
+
+
+def test_exact_on_unit_vectors_uses_dot_product_score():
+    body = queries.vector_search(
+        VectorSearch(field="factors_unit", vector=[0.6, 0.8], similarity="dot_product", mode="exact", k=2)
+    )
+    script = body["query"]["script_score"]["script"]["source"]
+    assert script == "double s = (1 + dotProduct(params.query_vector, 'factors_unit')) / 2; return s;"
+
+
+def test_blend_wraps_knn_query_in_script_score_with_params():
+    filt = {"bool": {"must_not": [{"terms": {"movie_id": [1]}}]}}
+    body = queries.vector_search(VectorSearch(field="factors", vector=[1.0], k=4, blend=0.25, filter=filt))
+    assert body == {
+        "size": 4,
+        "query": {
+            "script_score": {
+                "query": {"knn": {"field": "factors", "query_vector": [1.0], "k": 20, "num_candidates": 100,
+                                  "filter": filt}},
+                "script": {"source": queries.BLEND_SCRIPT, "params": {"blend": 0.25, "rating_scale": 5.0}},
+            }
+        },
+        "_source": FIELDS,
+    }
+
+
+def test_exact_blend_params_and_script():
+    body = queries.vector_search(VectorSearch(field="factors", vector=[1.0], k=4, blend=0.5, mode="exact"))
+    script = body["query"]["script_score"]["script"]
+    assert script["params"] == {"query_vector": [1.0], "blend": 0.5, "rating_scale": 5.0}
+    assert script["source"].endswith(
+        "return s * ((1.0 - params.blend) + params.blend * Math.min(b, params.rating_scale) / params.rating_scale);"
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"k": 0}, {"mode": "fast"}, {"similarity": "cosine"}, {"blend": 1.5}, {"k": 10, "num_candidates": 5},
+     {"num_candidates": 10001}],
+)
+def test_vector_search_rejects_bad_options(kwargs):
+    with pytest.raises(ValueError):
+        VectorSearch(field="factors", vector=[1.0], **kwargs)
+
+
+def test_scripts_never_contain_caller_values():
+    nasty = "x'); return 1e9; //"
+    q = VectorSearch(field="factors", vector=[1.0], k=2, blend=0.3, mode="exact",
+                     filter=queries.movie_filter(Filters(genres=(nasty,))))
+    body = queries.vector_search(q)
+    assert nasty not in body["query"]["script_score"]["script"]["source"]
+    assert body["query"]["script_score"]["query"]["bool"]["filter"][1] == {"bool": {"filter": [{"terms": {"genres": [nasty]}}]}}
+
+
+def test_knn_score_formulas():
+    assert queries.knn_score("max_inner_product", 2.0) == 3.0
+    assert queries.knn_score("max_inner_product", -1.0) == 0.5
+    assert queries.knn_score("dot_product", 0.5) == 0.75
+    assert queries.blend_factor(4.0, 0.5) == pytest.approx(0.9)
+    assert queries.blend_factor(None, 1.0) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("Heat (1995)", ("Heat", 1995)), ("  Heat ( 1995 ) ", ("Heat", 1995)), ("Heat", ("Heat", None)),
+     ("(1995)", ("(1995)", None)), ("2001: A Space Odyssey", ("2001: A Space Odyssey", None))],
+)
+def test_split_year_hint(text, expected):
+    assert queries.split_year_hint(text) == expected
+
+
+def test_title_search_strict_with_year_hint():
+    body = queries.title_search("Heat (1995)", strict=True, size=6)
+    assert body == {
+        "size": 6,
+        "query": {
+            "bool": {
+                "must": [{"bool": {"should": [
+                    {"match": {"title": {"query": "Heat", "fuzziness": "AUTO", "operator": "and"}}},
+                    {"match_bool_prefix": {"title": {"query": "Heat", "operator": "and"}}},
+                ], "minimum_should_match": 1}}],
+                "should": [
+                    {"match_phrase": {"title": {"query": "Heat", "boost": 2.0}}},
+                    {"term": {"title.keyword": {"value": "Heat", "case_insensitive": True, "boost": 10.0}}},
+                    {"term": {"title.keyword": {"value": "Heat (1995)", "case_insensitive": True, "boost": 10.0}}},
+                    {"term": {"year": {"value": 1995, "boost": 5.0}}},
+                ],
+            }
+        },
+        "_source": FIELDS,
+    }
+
+
+def test_title_search_loose_with_filters():
+    body = queries.title_search("toy sto", strict=False, genres=["Animation"], year=1995)
+    must = body["query"]["bool"]["must"][0]["bool"]["should"]
+    assert must[0]["match"]["title"]["operator"] == "or"
+    assert must[1] == {"match_bool_prefix": {"title": {"query": "toy sto", "operator": "or"}}}
+    assert body["query"]["bool"]["filter"] == [{"terms": {"genres": ["Animation"]}}, {"term": {"year": 1995}}]
+    assert len(body["query"]["bool"]["should"]) == 2  # no year hint, text == words
+
+
+def test_browse_and_lookups():
+    assert queries.browse_movies(size=3, offset=6, genres=["Drama"]) == {
+        "size": 3,
+        "from": 6,
+        "query": {"bool": {"filter": [{"terms": {"genres": ["Drama"]}}]}},
+        "sort": [{"rating_count": {"order": "desc"}}, {"movie_id": {"order": "asc"}}],
+        "_source": FIELDS,
+    }
+    assert queries.movies_by_ids([3, 1, 3], vectors=["factors"], fields=("movie_id",)) == {
+        "size": 2,
+        "query": {"terms": {"movie_id": [1, 3]}},
+        "_source": {"includes": ["movie_id", "factors"], "exclude_vectors": False},
+    }
+    assert queries.user_ratings(9, size=2, after=40) == {
+        "size": 2,
+        "query": {"term": {"user_id": 9}},
+        "sort": [{"movie_id": {"order": "asc"}}],
+        "_source": ["movie_id", "rating", "rated_at"],
+        "search_after": [40],
+    }
+    assert queries.max_user_id() == {"size": 0, "aggs": {"max_user_id": {"max": {"field": "user_id"}}}}
+
+
+def test_user_filter():
+    assert queries.user_filter() is None
+    assert queries.user_filter(gender="F", occupation="writer", not_rated=12) == {
+        "bool": {
+            "filter": [{"term": {"gender": "F"}}, {"term": {"occupation": "writer"}}],
+            "must_not": [{"term": {"rated_movie_ids": 12}}],
+        }
+    }
+
+
+def test_profile_genres_aggregation():
+    assert queries.profile_genres({"gender": "F", "age_band": "18-24"}, size=5) == {
+        "size": 0,
+        "aggs": {
+            "all": {"terms": {"field": "genres", "size": 5}},
+            "profile": {
+                "filter": {"bool": {"filter": [{"term": {"age_band": "18-24"}}, {"term": {"gender": "F"}}]}},
+                "aggs": {"genres": {"terms": {"field": "genres", "size": 5}}},
+            },
+        },
+    }
+
+
+def test_cold_start_genre_boosts_as_constant_score_clauses():
+    body = queries.cold_start(k=3, genre_weights={"Sci-Fi": 1.0, "Drama": 0.5, "Horror": 0.0},
+                              filters=Filters(min_ratings=10))
+    assert body == {
+        "size": 3,
+        "query": {
+            "script_score": {
+                "query": {"bool": {
+                    "filter": [{"bool": {"filter": [{"range": {"rating_count": {"gte": 10}}}]}}],
+                    "should": [
+                        {"constant_score": {"filter": {"term": {"genres": "Drama"}}, "boost": 0.5}},
+                        {"constant_score": {"filter": {"term": {"genres": "Sci-Fi"}}, "boost": 1.0}},
+                    ],
+                }},
+                "script": {"source": queries.COLD_START_SCRIPT,
+                           "params": {"rating_scale": 5.0, "popularity_floor": 0.1}},
+            }
+        },
+        "_source": FIELDS,
+    }
+
+
+def test_cold_start_without_genres_scores_everything():
+    body = queries.cold_start(k=2)
+    assert body["query"]["script_score"]["query"] == {"bool": {"filter": [{"match_all": {}}]}}
