@@ -13,8 +13,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYSPARK_PYTHON=python3 \
-    PYSPARK_DRIVER_PYTHON=python3 \
-    SPARK_WORKER_DIR=/tmp/spark-work
+    PYSPARK_DRIVER_PYTHON=python3
 
 # The man directory must exist for the JRE's post-install step on slim images.
 RUN mkdir -p /usr/share/man/man1 \

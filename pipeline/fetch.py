@@ -74,7 +74,7 @@ def verify_folder(dataset: Dataset, folder: Path, checksums: bool = True) -> dic
     missing = [name for name in dataset.required_files if not (folder / name).is_file()]
     if missing:
         raise DatasetError(f"{dataset.name} in {folder} is incomplete: missing {', '.join(missing)}")
-    actual = {p.name: file_digests(p)["sha256"] for p in _files(folder)}
+    actual = {p.name: file_digests(p)["sha256"] for p in _files(folder) if p.suffix != ".zip"}
     if checksums:
         expected = expected_hashes(dataset, folder)
         wrong = [name for name, digest in expected.items() if name in actual and actual[name] != digest]
@@ -188,7 +188,8 @@ def _install(dataset: Dataset, source_folder: Path, target: Path, checksums: boo
         copy = staging / dataset.folder
         copy.mkdir()
         for path in _files(source_folder):
-            shutil.copy2(path, copy / path.name)
+            if path.suffix != ".zip":  # the unpacked files are what loads; a zip beside them is not needed
+                shutil.copyfile(path, copy / path.name)
         manifest = {"dataset": dataset.name, "source": origin, "fetched_at": int(time.time()), "files": hashes}
         (copy / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         if target.exists():

@@ -51,8 +51,8 @@ DEFAULT_DIR = "kibana_saved_objects"
 IMPORT_FILENAME = "movierec.ndjson"  # Kibana refuses any other extension than .ndjson
 
 # Import order inside the one upload: what others reference comes first (Kibana resolves
-# references within the file either way; the order keeps the file readable and the
-# export stable). Unknown types go between, sorted by name.
+# references within the file either way; the order keeps the upload readable). Types not
+# listed go after lens and before map/dashboard, by name.
 TYPE_ORDER = ("config", "tag", "index-pattern", "search", "visualization", "lens", "map", "dashboard")
 
 # Fields Kibana adds on every save; left out of the folder so exports diff cleanly.
@@ -72,7 +72,7 @@ class KibanaError(PipelineError):
 
 
 class ImportFailed(KibanaError):
-    """Kibana imported some objects but not all; `errors` are Kibana's per-object errors."""
+    """Kibana reported per-object errors (`errors`); with a conflict or a missing reference it wrote nothing."""
 
     def __init__(self, message: str, errors: list[dict], report: ImportReport) -> None:
         super().__init__(message, status=200, body=errors)
@@ -85,7 +85,7 @@ class KibanaSettings:
     """Where Kibana is and how to authenticate; build with `settings_from_env`."""
 
     url: str = DEFAULT_URL
-    authorization: str | None = None
+    authorization: str | None = field(default=None, repr=False)  # a secret: kept out of logs
     ca_certs: str | None = None
     verify_certs: bool = True
     space: str | None = None
@@ -141,11 +141,11 @@ def parse_ndjson(text: str, source: str = "<ndjson>") -> list[dict]:
         except json.JSONDecodeError as exc:
             raise ValueError(f"{source}:{number}: not JSON: {exc.msg}") from exc
         if not isinstance(obj, dict):
-            raise ValueError(f"{source}:{number}: expected a JSON object")
+            raise ValueError(f"{source}:{number}: expected a JSON object")  # noqa: TRY004 - bad file content
         if "exportedCount" in obj:  # Kibana's trailing export-details line
             continue
         if not isinstance(obj.get("type"), str) or not isinstance(obj.get("id"), str):
-            raise ValueError(f"{source}:{number}: a saved object needs string 'type' and 'id'")
+            raise ValueError(f"{source}:{number}: a saved object needs string 'type' and 'id'")  # noqa: TRY004
         objects.append(obj)
     return objects
 
@@ -198,8 +198,8 @@ def encode_multipart(
         f"--{boundary}\r\n"
         f'Content-Disposition: form-data; name="{field_name}"; filename="{filename}"\r\n'
         "Content-Type: application/ndjson\r\n\r\n"
-    ).encode("utf-8")
-    body = head + content + f"\r\n--{boundary}--\r\n".encode("utf-8")
+    ).encode()
+    body = head + content + f"\r\n--{boundary}--\r\n".encode()
     return body, f"multipart/form-data; boundary={boundary}"
 
 
@@ -331,7 +331,7 @@ def wait_until(
             log.info("%s is up (%s, after %d checks)", what, last, attempt)
             return attempt
         if clock() + interval > deadline:
-            raise TimeoutError(f"{what} not available after {timeout:.0f} s ({last})")
+            raise TimeoutError(f"{what} not available after {timeout:g} s ({last})")
         log.info("waiting for %s: %s", what, last)
         sleep(interval)
 
@@ -388,7 +388,7 @@ class KibanaClient:
         timeout: float | None = None,
     ) -> Response:
         """One HTTP request; any status comes back as a Response (connection errors raise OSError)."""
-        all_headers = {"kbn-xsrf": "true", "Accept": "application/json"}
+        all_headers = {"kbn-xsrf": "true"}  # Kibana's CSRF guard wants it on every non-GET call
         if self.settings.authorization:
             all_headers["Authorization"] = self.settings.authorization
         all_headers.update(headers or {})

@@ -65,9 +65,9 @@ MOVIE_FLAGS = ("no_year", "no_genres")
 BAD_LINE_KINDS = RATING_REASONS + MOVIE_REASONS + MOVIE_FLAGS
 
 AFFINITY_SECONDARY = 0.35  # weight of a movie's secondary cluster
-SELECT_BETA = 4.0  # how strongly taste drives which movies a user rates
-RATING_GAMMA = 2.0  # how strongly taste drives the rating value
-RATING_NOISE = 0.5
+SELECT_BETA = 5.0  # how strongly taste drives which movies a user rates
+RATING_GAMMA = 2.5  # how strongly taste drives the rating value
+RATING_NOISE = 0.6
 MIN_USER_RATINGS = 20
 
 _ADJECTIVES = (
@@ -115,9 +115,14 @@ class _Users:
 
 
 def default_shape(n_ratings: int) -> tuple[int, int]:
-    """Users and movies for `n_ratings`, in ml-100k's proportions (943 users, 1,682 movies per 100k)."""
-    n_users = max(20, round(n_ratings * 943 / 100_000))
-    n_movies = max(50, round(n_ratings * 1_682 / 100_000))
+    """Users and movies for `n_ratings`: ml-100k's 943 x 1,682 at 100k, growing sublinearly.
+
+    The exponents put 25M ratings near ml-25m's shape (about 136k users and
+    46k movies against 162k and 62k).
+    """
+    scale = n_ratings / 100_000
+    n_users = max(20, round(943 * scale**0.9))
+    n_movies = max(50, round(1_682 * scale**0.6))
     return n_users, n_movies
 
 
@@ -165,7 +170,7 @@ def _make_movies(dataset: Dataset, n_movies: int, k: int, rng: np.random.Generat
     cluster_size = rng.dirichlet(np.full(k, 3.0))
     primary = rng.choice(k, size=n_movies, p=cluster_size)
     secondary = (primary + rng.integers(1, k, size=n_movies)) % k if k > 1 else primary.copy()
-    quality = rng.normal(0.0, 0.35, size=n_movies)
+    quality = rng.normal(0.0, 0.45, size=n_movies)
     # Zipf-like popularity, ranks correlated with quality.
     rank_key = quality + rng.normal(0.0, 0.5, size=n_movies)
     ranks = np.empty(n_movies, dtype=np.int64)
@@ -310,10 +315,13 @@ def _pick_movies(sampler: _Sampler, taste: np.ndarray, want: np.ndarray, n_movie
         ask = np.where(deficit > 0, np.ceil(deficit * 1.3).astype(np.int64) + 1, 0)
         rows, movies = sampler.draw(taste, ask, rng)
         new = rows.astype(np.int64) * n_movies + movies
-        # first occurrence of each new pair, not already held, in draw order
-        _, first = np.unique(new, return_index=True)
-        new = new[np.sort(first)]
-        new = new[~np.isin(new, keys)]
+        # first occurrence of each new pair, in draw order, not already held (keys stay sorted)
+        order = np.argsort(new, kind="stable")
+        ranked = new[order]
+        new = new[np.sort(order[np.r_[True, ranked[1:] != ranked[:-1]]])]
+        if len(keys):
+            pos = np.minimum(np.searchsorted(keys, new), len(keys) - 1)
+            new = new[keys[pos] != new]
         # keep at most deficit[i] per row
         row_of = new // n_movies
         order = np.argsort(row_of, kind="stable")
@@ -321,7 +329,7 @@ def _pick_movies(sampler: _Sampler, taste: np.ndarray, want: np.ndarray, n_movie
         starts = np.searchsorted(row_of, np.arange(len(want)))
         rank = np.arange(len(new)) - starts[row_of]
         new = new[rank < deficit[row_of]]
-        keys = np.concatenate([keys, new])
+        keys = np.sort(np.concatenate([keys, new]))
         deficit = want - np.bincount(keys // n_movies, minlength=len(want))
     for i in np.flatnonzero(deficit):  # heavy users of a small catalogue: top up uniformly
         held = keys[keys // n_movies == i] % n_movies
@@ -364,6 +372,21 @@ def _fmt_rating(dataset: Dataset, value: float) -> str:
     if dataset.family == "csv":
         return f"{value:.1f}"
     return f"{value:g}"
+
+
+class _LineFormatter:
+    """Rating lines for whole chunks at once: ids and values are looked up as prepared strings."""
+
+    def __init__(self, dataset: Dataset, users: _Users, movies: _Movies) -> None:
+        self.sep = dataset.ratings.sep
+        self.users = np.array([str(i) for i in users.ids.tolist()], dtype=object)
+        self.movies = np.array([str(i) for i in movies.ids.tolist()], dtype=object)
+        self.values = np.array(dataset.rating_values)
+        self.value_text = np.array([_fmt_rating(dataset, v) for v in dataset.rating_values], dtype=object)
+
+    def lines(self, u: np.ndarray, m: np.ndarray, r: np.ndarray, ts: np.ndarray) -> list[str]:
+        value = self.value_text[np.searchsorted(self.values, r)]
+        return list(map(self.sep.join, zip(self.users[u], self.movies[m], value, map(str, ts.tolist()), strict=True)))
 
 
 def _rating_line(dataset: Dataset, user: int, movie: int, value: str, ts: int) -> str:
@@ -505,14 +528,23 @@ def _link_lines(movies: _Movies, rng: np.random.Generator, quirks: bool) -> list
     return lines
 
 
-def _write_folds(folder: Path, dataset: Dataset, u: np.ndarray, m: np.ndarray, r: np.ndarray, ts: np.ndarray, users: _Users, movies: _Movies, rng: np.random.Generator) -> None:
+def _write_folds(
+    folder: Path,
+    dataset: Dataset,
+    ratings: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    users: _Users,
+    movies: _Movies,
+    formatter: _LineFormatter,
+    rng: np.random.Generator,
+) -> None:
     """ml-100k's official splits: u1..u5 (5 disjoint 20% test sets) and ua/ub (10 test ratings per user)."""
+    u, m, r, ts = ratings
     n = len(u)
 
     def write(name: str, idx: np.ndarray) -> None:
-        idx = idx[np.lexsort((movies.ids[m[idx]], users.ids[u[idx]]))]
+        idx = idx[np.lexsort((movies.ids[m[idx]], users.ids[u[idx]]))]  # sorted by user, then item, as shipped
         w = _Writer(folder / name, dataset.ratings.encoding, crlf=False)
-        w.lines([_rating_line(dataset, users.ids[u[i]], movies.ids[m[i]], _fmt_rating(dataset, r[i]), ts[i]) for i in idx])
+        w.lines(formatter.lines(u[idx], m[idx], r[idx], ts[idx]))
         w.close()
 
     parts = np.array_split(rng.permutation(n), 5)
@@ -584,16 +616,14 @@ def generate(
     ratings_out = _Writer(folder / dataset.ratings.file, dataset.ratings.encoding, crlf)
     if dataset.ratings.header:
         ratings_out.lines([dataset.ratings.header])
+    formatter = _LineFormatter(dataset, users, movies)
     keep_all = folds or (dataset.family == "100k" and n_ratings <= 2 * chunk_ratings)
     kept: list[tuple[np.ndarray, ...]] = []
     tag_source: list[tuple[np.ndarray, ...]] = []
     written = 0
     for number, (u, m, r, ts) in enumerate(_rating_chunks(dataset, users, movies, k, rng, chunk_ratings)):
         ts = _per_user_sorted(u, ts, movies.years[m] + rng.normal(0.0, 3.0, size=len(m)))
-        lines = [
-            _rating_line(dataset, users.ids[a], movies.ids[b], _fmt_rating(dataset, c), d)
-            for a, b, c, d in zip(u.tolist(), m.tolist(), r.tolist(), ts.tolist(), strict=True)
-        ]
+        lines = formatter.lines(u, m, r, ts)
         if number == 0:
             bad_rows = _bad_rating_lines(dataset, bad, users, movies, (u, m, r, ts), rng)
             for line in bad_rows:
@@ -652,7 +682,7 @@ def generate(
         m = np.concatenate([p[1] for p in kept])
         r = np.concatenate([p[2] for p in kept])
         ts = np.concatenate([p[3] for p in kept])
-        _write_folds(folder, dataset, u, m, r, ts, users, movies, rng)
+        _write_folds(folder, dataset, (u, m, r, ts), users, movies, formatter, rng)
 
     expected = {
         "ratings": {kind: bad[kind] for kind in RATING_REASONS if kind != "unknown_user" or dataset.users is not None},

@@ -17,10 +17,20 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from pipeline.kibana import DEFAULT_DIR, ImportFailed, KibanaClient, KibanaError, export_folder, import_folder, settings_from_env
+from pipeline.kibana import (
+    ImportFailed,
+    KibanaClient,
+    KibanaError,
+    export_folder,
+    import_folder,
+    settings_from_env,
+)
 
 log = logging.getLogger("kibana_objects")
+
+FOLDER = Path(__file__).resolve().parents[1] / "kibana_saved_objects"  # works from any working directory
 
 
 def _object_ref(text: str) -> dict[str, str]:
@@ -36,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in (("import", "import the folder into Kibana"), ("export", "write Kibana's objects into the folder")):
         cmd = sub.add_parser(name, help=help_text)
         cmd.add_argument("--kibana-url", default=None, help="Kibana URL (default $KIBANA_URL or http://localhost:5601)")
-        cmd.add_argument("--dir", default=DEFAULT_DIR, help=f"saved-objects folder (default {DEFAULT_DIR})")
+        cmd.add_argument("--dir", type=Path, default=FOLDER, help="saved-objects folder (default: the repository's)")
         cmd.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for Kibana (default 300)")
         cmd.add_argument("--interval", type=float, default=2.0, help="seconds between status checks (default 2)")
     sub.choices["import"].add_argument(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from service import store
@@ -23,12 +23,6 @@ class Session:
         if main:
             self.took_ms = int(resp.get("took", 0))
         return resp
-
-    def msearch(self, kind: str, bodies: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Several searches in one round trip (never the main one)."""
-        for body in bodies:
-            self._note(kind, body)
-        return store.msearch(kind, bodies) if bodies else []
 
     def result(self, **fields: Any) -> dict[str, Any]:
         out: dict[str, Any] = dict(fields)

@@ -76,16 +76,12 @@ def resolve(session: Session, title: str, year: int | None = None) -> tuple[dict
 
 
 def resolve_many(session: Session, titles: Sequence[str]) -> list[dict[str, Any]]:
-    """Each title's best movie (one round trip); 404 with suggestions naming every title that matched nothing."""
-    bodies = [queries.title_search(t, strict=True, size=1) for t in titles]
-    answers = session.msearch("movies", bodies)
-    for answer in answers:
-        if "error" in answer:
-            abort(502, message=f"Elasticsearch failed a title lookup ({answer['error'].get('type', 'error')}).")
-    missing = [t for t, a in zip(titles, answers) if not a["hits"]["hits"]]
+    """Each title's best movie; 404 with suggestions naming every title that matched nothing."""
+    found = [hits(session.search("movies", queries.title_search(t, strict=True, size=1), main=False)) for t in titles]
+    missing = [t for t, h in zip(titles, found) if not h]
     if missing:
         _unknown_titles(session, missing, field="titles")
-    return [summary(a["hits"]["hits"][0]["_source"]) for a in answers]
+    return [summary(h[0]["_source"]) for h in found]
 
 
 def vectors_of(

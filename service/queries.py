@@ -238,7 +238,6 @@ def title_search(
         }
     }
     boosts: list[dict[str, Any]] = [
-        {"match_phrase": {"title": {"query": words, "boost": 2.0}}},
         {"term": {"title.keyword": {"value": words, "case_insensitive": True, "boost": 10.0}}},
     ]
     if text.strip() != words:
@@ -302,20 +301,17 @@ def max_user_id() -> dict[str, Any]:
     return {"size": 0, "aggs": {"max_user_id": {"max": {"field": "user_id"}}}}
 
 
-def profile_genres(profile: Mapping[str, str], *, size: int = 30) -> dict[str, Any]:
-    """Genre counts over all ratings and over the ratings of users with this demographic profile.
+def genre_counts(profile: Mapping[str, str] | None = None, *, size: int = 50) -> dict[str, Any]:
+    """Ratings per genre, over everyone or over the users of one demographic profile.
 
-    Comparing the two shares tells which genres that profile over-rates
-    (lift); the cold-start query then boosts those genres.
+    Comparing a profile's genre shares with everyone's tells which genres that
+    profile over-rates (lift); the cold-start query then boosts those genres.
     """
-    terms = [{"term": {name: value}} for name, value in sorted(profile.items())]
-    return {
-        "size": 0,
-        "aggs": {
-            "all": {"terms": {"field": "genres", "size": size}},
-            "profile": {"filter": {"bool": {"filter": terms}}, "aggs": {"genres": {"terms": {"field": "genres", "size": size}}}},
-        },
-    }
+    body: dict[str, Any] = {"size": 0, "aggs": {"genres": {"terms": {"field": "genres", "size": size}}}}
+    if profile:
+        body["query"] = {"bool": {"filter": [{"term": {name: value}} for name, value in sorted(profile.items())]}}
+        body["track_total_hits"] = True  # the profile's exact rating count
+    return body
 
 
 def cold_start(

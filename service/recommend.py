@@ -19,6 +19,7 @@ from service.explain import Session
 from service.queries import Filters, SeenLookup, VectorSearch
 
 PROFILE_FIELDS = ("age_band", "gender", "occupation")
+_GENRE_CACHE = "movierec.genre_counts"
 
 
 def _vector_query(args: Mapping[str, Any], field: str, vector: Sequence[float], **kwargs: Any) -> dict[str, Any]:
@@ -105,24 +106,31 @@ def audience(movie_id: int, args: Mapping[str, Any]) -> dict[str, Any]:
     return session.result(movie=movies.summary(doc), mode=args["mode"], users=found)
 
 
-def genre_lifts(aggs: Mapping[str, Any]) -> tuple[dict[str, float], int]:
-    """From `queries.profile_genres` aggregations: genre -> share among the profile's ratings divided by
-    the share among all ratings (1.0 = as everyone), and how many ratings the profile has."""
-    everyone = {b["key"]: b["doc_count"] for b in aggs["all"]["buckets"]}
-    profile = {b["key"]: b["doc_count"] for b in aggs["profile"]["genres"]["buckets"]}
-    n_profile = int(aggs["profile"]["doc_count"])
+def genre_lifts(everyone: Mapping[str, int], profile: Mapping[str, int]) -> dict[str, float]:
+    """genre -> its share among the profile's ratings divided by its share among everyone's (1.0 = as everyone)."""
     total_all, total_profile = sum(everyone.values()), sum(profile.values())
     if not total_all or not total_profile:
-        return {}, n_profile
-    lifts = {
-        g: (c / total_profile) / (everyone[g] / total_all) for g, c in profile.items() if everyone.get(g)
-    }
-    return lifts, n_profile
+        return {}
+    return {g: (c / total_profile) / (everyone[g] / total_all) for g, c in sorted(profile.items()) if everyone.get(g)}
 
 
 def profile_weights(lifts: Mapping[str, float], cap: float = 1.0) -> dict[str, float]:
     """Boost weights for the genres a profile over-rates: lift − 1, capped, only where positive."""
     return {g: round(min(cap, lift - 1.0), 4) for g, lift in sorted(lifts.items()) if lift > 1.0}
+
+
+def _buckets(resp: Mapping[str, Any]) -> dict[str, int]:
+    return {b["key"]: int(b["doc_count"]) for b in resp["aggregations"]["genres"]["buckets"]}
+
+
+def _everyone_genres(session: Session) -> dict[str, int]:
+    """Ratings per genre over everyone, kept per served run (it only changes with a new run)."""
+    run_id = store.active_run_id()
+    cache = current_app.extensions.setdefault(_GENRE_CACHE, {})
+    if run_id not in cache:
+        cache.clear()
+        cache[run_id] = _buckets(session.search("ratings", queries.genre_counts(), main=False))
+    return cache[run_id]
 
 
 def cold_start(args: Mapping[str, Any]) -> dict[str, Any]:
@@ -133,9 +141,9 @@ def cold_start(args: Mapping[str, Any]) -> dict[str, Any]:
     strategy = ["bayes_rating", "popularity"] + (["favourite_genres"] if weights else [])
     profile_ratings = None
     if profile:
-        resp = session.search("ratings", queries.profile_genres(profile), main=False)
-        lifts, profile_ratings = genre_lifts(resp["aggregations"])
-        for genre, w in profile_weights(lifts).items():
+        resp = session.search("ratings", queries.genre_counts(profile), main=False)
+        counts, profile_ratings = _buckets(resp), int(resp["hits"]["total"]["value"])
+        for genre, w in profile_weights(genre_lifts(_everyone_genres(session), counts)).items():
             weights[genre] = max(weights.get(genre, 0.0), w)
         if profile_ratings:
             strategy.append("profile_genres")

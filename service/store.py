@@ -7,7 +7,7 @@ only sends them, so tests can monkeypatch I/O here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError, helpers
@@ -54,14 +54,6 @@ def _index_missing(exc: NotFoundError) -> bool:
 def search(kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
     """Run one search on the alias of `kind`; the raw response body."""
     return client().search(index=index_of(kind), body=dict(body)).body
-
-
-def msearch(kind: str, bodies: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Several searches in one round trip; one response (or error) per body, in order."""
-    lines: list[dict[str, Any]] = []
-    for body in bodies:
-        lines.extend(({}, dict(body)))
-    return client().msearch(index=index_of(kind), searches=lines).body["responses"]
 
 
 def get(kind: str, doc_id: int | str, *, vectors: bool = False) -> dict[str, Any] | None:

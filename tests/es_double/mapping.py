@@ -986,6 +986,10 @@ class MappingView:
     def field_type(self, path: str) -> str | None:
         return self._mapping.field_type(path)
 
+    def date_format(self, path: str) -> str | None:
+        spec = self._mapping.field(path)
+        return spec.date_format.text if spec is not None and spec.date_format is not None else None
+
     def doc_values(self, source: dict[str, Any], path: str) -> list[Any]:
         spec = self._mapping.field(path)
         if spec is None:

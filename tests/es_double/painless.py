@@ -159,19 +159,27 @@ class ScriptError(Exception):
         self.status = 400
 
     def script_stack(self) -> list[str]:
-        """The two Painless lines ES appends: the statement snippet and a `^---- HERE` pointer."""
+        """The Painless lines ES appends to `script_stack`: a snippet and a `^---- HERE` pointer.
+
+        Runtime errors quote the whole failing statement; compile errors quote 25 characters
+        either side of the offending offset; "... " / " ..." mark cut text, as Painless does.
+        """
         if not self.script or self.offset < 0:
             return []
-        start = self.start if self.start >= 0 else self.offset
-        end = self.end if self.end > start else min(len(self.script), self.offset + 1)
-        offset = min(max(self.offset, start), max(end - 1, start))
-        if end - start > 50:  # ES trims long statements to 25 chars either side of the offset
-            lo, hi = max(start, offset - 25), min(end, offset + 25)
-            snippet = ("... " if lo > start else "") + self.script[lo:hi] + (" ..." if hi < end else "")
-            pointer_at = offset - lo + (4 if lo > start else 0)
+        if self.phase == "runtime" and self.start >= 0 and self.end > self.start:
+            lo, hi = self.start, self.end
         else:
-            snippet, pointer_at = self.script[start:end], offset - start
-        return [snippet, " " * pointer_at + "^---- HERE"]
+            lo, hi = max(0, self.offset - 25), min(len(self.script), self.offset + 25)
+        head = "... " if lo > 0 else ""
+        tail = " ..." if hi < len(self.script) else ""
+        pointer = " " * (len(head) + max(self.offset - lo, 0)) + "^---- HERE"
+        return [head + self.script[lo:hi] + tail, pointer]
+
+    def position(self) -> dict[str, int]:
+        """ES' `position` object: the offending offset and the quoted range."""
+        if self.phase == "runtime" and self.start >= 0 and self.end > self.start:
+            return {"offset": self.offset, "start": self.start, "end": self.end}
+        return {"offset": self.offset, "start": max(0, self.offset - 25), "end": min(len(self.script), self.offset + 25)}
 
     def to_es(self) -> dict[str, Any]:
         """The `script_exception` as Elasticsearch renders it."""
@@ -183,18 +191,19 @@ class ScriptError(Exception):
             "lang": self.lang,
         }
         if self.offset >= 0:
-            out["position"] = {"offset": self.offset, "start": max(self.start, 0), "end": max(self.end, 0)}
+            out["position"] = self.position()
         out["caused_by"] = {"type": self.error_type, "reason": self.message}
         return out
 
     def to_es_error(self) -> EsError:
-        """The same error as the double's `EsError` (status 400)."""
-        extra = {k: v for k, v in self.to_es().items() if k not in ("type", "reason", "caused_by")}
+        """The same error as the double's `EsError` (400); its root cause is the script_exception
+        with script_stack/script/lang/position, as in ES' responses."""
+        meta = {k: v for k, v in self.to_es().items() if k not in ("type", "reason", "caused_by")}
         return EsError(
             self.status,
             "script_exception",
             f"{self.phase} error",
-            extra=extra,
+            meta=meta,
             caused_by=EsError(self.status, self.error_type, self.message),
         )
 
@@ -290,7 +299,7 @@ def _num_kind(v: Any) -> int:
     return -1
 
 
-def _box(kind: int, value: float | int) -> Any:
+def _box(kind: int, value: float) -> Any:
     if kind == _INT:
         return _wrap32(int(value))
     if kind == _LONG:
@@ -310,7 +319,7 @@ def _java_str(v: Any) -> str:
         return java_float(v)
     if isinstance(v, float):
         return java_double(v)
-    if isinstance(v, int) or isinstance(v, str):
+    if isinstance(v, (int, str)):
         return str(v)
     if isinstance(v, DocValues):
         return "[" + ", ".join(_java_str(x) for x in v.values) + "]"
@@ -368,7 +377,7 @@ def _round_float_field(ftype: str, x: Any) -> float:
 class DocValues:
     """`doc['f']` for one document: Longs, Doubles, Booleans, Strings or DenseVectorScriptDocValues."""
 
-    __slots__ = ("field", "ftype", "family", "values")
+    __slots__ = ("family", "field", "ftype", "values")
 
     def __init__(self, field: str, ftype: str, raw: list) -> None:
         self.field = field
@@ -575,28 +584,28 @@ class Name(Node):
 
 
 class FieldAccess(Node):
-    __slots__ = ("obj", "name")
+    __slots__ = ("name", "obj")
 
     def __init__(self, obj: Node, name: str, pos: int) -> None:
         self.obj, self.name, self.pos = obj, name, pos
 
 
 class IndexAccess(Node):
-    __slots__ = ("obj", "index")
+    __slots__ = ("index", "obj")
 
     def __init__(self, obj: Node, index: Node, pos: int) -> None:
         self.obj, self.index, self.pos = obj, index, pos
 
 
 class Call(Node):
-    __slots__ = ("name", "args")
+    __slots__ = ("args", "name")
 
     def __init__(self, name: str, args: list[Node], pos: int) -> None:
         self.name, self.args, self.pos = name, args, pos
 
 
 class MethodCall(Node):
-    __slots__ = ("obj", "name", "args")
+    __slots__ = ("args", "name", "obj")
 
     def __init__(self, obj: Node, name: str, args: list[Node], pos: int) -> None:
         self.obj, self.name, self.args, self.pos = obj, name, args, pos
@@ -610,39 +619,39 @@ class Unary(Node):
 
 
 class Binary(Node):
-    __slots__ = ("op", "left", "right")
+    __slots__ = ("left", "op", "right")
 
     def __init__(self, op: str, left: Node, right: Node, pos: int) -> None:
         self.op, self.left, self.right, self.pos = op, left, right, pos
 
 
 class Ternary(Node):
-    __slots__ = ("cond", "then", "other")
+    __slots__ = ("cond", "other", "then")
 
     def __init__(self, cond: Node, then: Node, other: Node, pos: int) -> None:
         self.cond, self.then, self.other, self.pos = cond, then, other, pos
 
 
 class Cast(Node):
-    __slots__ = ("type", "expr")
+    __slots__ = ("expr", "type")
 
     def __init__(self, type_: str, expr: Node, pos: int) -> None:
         self.type, self.expr, self.pos = type_, expr, pos
 
 
 class Assign(Node):
-    __slots__ = ("target", "op", "value")
+    __slots__ = ("op", "target", "value")
 
     def __init__(self, target: Name, op: str, value: Node, pos: int) -> None:
         self.target, self.op, self.value, self.pos = target, op, value, pos
 
 
 class Stmt:
-    __slots__ = ("start", "end")
+    __slots__ = ("end", "start")
 
 
 class Decl(Stmt):
-    __slots__ = ("type", "names")
+    __slots__ = ("names", "type")
 
     def __init__(self, type_: str, names: list[tuple[str, Node | None, int]], start: int, end: int) -> None:
         self.type, self.names, self.start, self.end = type_, names, start, end
@@ -663,7 +672,7 @@ class Return(Stmt):
 
 
 class If(Stmt):
-    __slots__ = ("cond", "then", "other")
+    __slots__ = ("cond", "other", "then")
 
     def __init__(self, cond: Node, then: list[Stmt], other: list[Stmt] | None, start: int, end: int) -> None:
         self.cond, self.then, self.other, self.start, self.end = cond, then, other, start, end
@@ -732,7 +741,7 @@ class _Parser:
     def end_statement(self, top: bool) -> None:
         if self.at(";"):
             self.next()
-        elif not (top and self.peek().kind == "eof"):
+        elif not ((top and self.peek().kind == "eof") or (not top and self.at("}"))):
             tok = self.peek()
             raise _compile_err(f"unexpected token [{tok.text}] was expecting one of [{{<EOF>, ';'}}].", tok.pos)
 
@@ -810,7 +819,7 @@ class _Parser:
 
     def declaration_type(self) -> str | None:
         tok = self.peek()
-        if tok.kind != "id":
+        if tok.kind != "id" or tok.text in ("new", "this", "true", "false", "null", "instanceof"):
             return None
         dims = 0
         k = 1
@@ -979,9 +988,9 @@ class _Parser:
                 if name.kind != "id":
                     raise _compile_err(f"unexpected token [{name.text}] was expecting an identifier.", name.pos)
                 if self.at("("):
-                    node = MethodCall(node, name.text, self.arguments(), name.pos)
+                    node = MethodCall(node, name.text, self.arguments(), tok.pos)
                 else:
-                    node = FieldAccess(node, name.text, name.pos)
+                    node = FieldAccess(node, name.text, tok.pos)
             elif tok.text == "[":
                 self.next()
                 index = self.expression()
@@ -1067,19 +1076,19 @@ def _promote(a: Any, b: Any, op: str, node: Any) -> int:
             node,
             "class_cast_exception",
         )
-    return ka if ka > kb else kb
+    return max(kb, ka)
 
 
 def _java_div_double(x: float, y: float) -> float:
     if y == 0.0:
-        if x != x or x == 0.0:
+        if math.isnan(x) or x == 0.0:
             return math.nan
         return math.copysign(math.inf, x) * math.copysign(1.0, y)
     return x / y
 
 
 def _java_rem_double(x: float, y: float) -> float:
-    if y == 0.0 or math.isinf(x) or x != x or y != y:
+    if y == 0.0 or math.isinf(x) or math.isnan(x) or math.isnan(y):
         return math.nan
     if math.isinf(y):
         return x
@@ -1092,6 +1101,8 @@ def _arith(op: str, a: Any, b: Any, node: Any) -> Any:
     kind = _promote(a, b, op, node)
     if kind >= _FLOAT:
         x, y = float(a), float(b)
+        if kind == _FLOAT:
+            x, y = _f32(x), _f32(y)
         if op == "+":
             r = x + y
         elif op == "-":
@@ -1150,7 +1161,7 @@ def _java_equals(a: Any, b: Any) -> bool:
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(_java_equals(a[k], b[k]) for k in a)
     if isinstance(a, float):
-        return (a == b) or (a != a and b != b)  # Double.equals: NaN equals NaN, but 0.0 vs -0.0 is rare
+        return (a == b) or (math.isnan(a) and math.isnan(b))  # Double.equals: NaN equals NaN, but 0.0 vs -0.0 is rare
     return a == b
 
 
@@ -1158,7 +1169,7 @@ def _def_equals(a: Any, b: Any) -> bool:
     """Painless `==` on def operands: numeric promotion for numbers, `equals` otherwise."""
     ka, kb = _num_kind(a), _num_kind(b)
     if ka >= 0 and kb >= 0:
-        kind = ka if ka > kb else kb
+        kind = max(kb, ka)
         if kind >= _FLOAT:
             x, y = float(a), float(b)
             if kind == _FLOAT:
@@ -1183,7 +1194,7 @@ def _cast_explicit(target: str, v: Any, node: Any) -> Any:
     if kind >= _FLOAT:
         x = float(v)
         lo, hi = (_INT_MIN, _INT_MAX) if target == "int" else (_LONG_MIN, _LONG_MAX)
-        r = 0 if x != x else hi if x >= hi else lo if x <= lo else int(x)
+        r = 0 if math.isnan(x) else hi if x >= hi else lo if x <= lo else int(x)
     else:
         r = int(v)
     return _wrap32(r) if target == "int" else JLong(_wrap64(r))
@@ -1236,7 +1247,7 @@ def _cast_implicit(target: str, v: Any, node: Any) -> Any:
 
 
 def _jlog(x: float) -> float:
-    if x != x or x < 0:
+    if math.isnan(x) or x < 0:
         return math.nan
     if x == 0:
         return -math.inf
@@ -1244,7 +1255,7 @@ def _jlog(x: float) -> float:
 
 
 def _jlog10(x: float) -> float:
-    if x != x or x < 0:
+    if math.isnan(x) or x < 0:
         return math.nan
     if x == 0:
         return -math.inf
@@ -1252,7 +1263,7 @@ def _jlog10(x: float) -> float:
 
 
 def _jlog1p(x: float) -> float:
-    if x != x or x < -1:
+    if math.isnan(x) or x < -1:
         return math.nan
     if x == -1:
         return -math.inf
@@ -1274,11 +1285,11 @@ def _jexpm1(x: float) -> float:
 
 
 def _jsqrt(x: float) -> float:
-    return math.nan if x != x or x < 0 else math.sqrt(x)
+    return math.nan if math.isnan(x) or x < 0 else math.sqrt(x)
 
 
 def _jpow(x: float, y: float) -> float:
-    if y != y:
+    if math.isnan(y):
         return math.nan
     if y == 0:
         return 1.0
@@ -1298,7 +1309,7 @@ def _jpow(x: float, y: float) -> float:
 
 
 def _jround(x: float) -> JLong:
-    if x != x:
+    if math.isnan(x):
         return JLong(0)
     if x >= 2.0**63:
         return JLong(_LONG_MAX)
@@ -1309,32 +1320,32 @@ def _jround(x: float) -> JLong:
 
 
 def _jrint(x: float) -> float:
-    if math.isinf(x) or x != x:
+    if math.isinf(x) or math.isnan(x):
         return x
     r = float(round(x))  # banker's rounding, as Math.rint
     return math.copysign(r, x) if r == 0 else r
 
 
 def _jsignum(x: float) -> float:
-    if x != x or x == 0:
+    if math.isnan(x) or x == 0:
         return x
     return 1.0 if x > 0 else -1.0
 
 
 def _jmax(a: float, b: float) -> float:
-    if a != a or b != b:
+    if math.isnan(a) or math.isnan(b):
         return math.nan
     if a == 0 and b == 0:
         return a + b  # +0.0 unless both are -0.0
-    return a if a >= b else b
+    return max(a, b)
 
 
 def _jmin(a: float, b: float) -> float:
-    if a != a or b != b:
+    if math.isnan(a) or math.isnan(b):
         return math.nan
     if a == 0 and b == 0:
         return -((-a) + (-b))
-    return a if a <= b else b
+    return min(a, b)
 
 
 def _jtrig(fn: Callable[[float], float]) -> Callable[[float], float]:
@@ -1350,7 +1361,7 @@ def _jtrig(fn: Callable[[float], float]) -> Callable[[float], float]:
 
 
 def _jcbrt(x: float) -> float:
-    if x != x or math.isinf(x) or x == 0:
+    if math.isnan(x) or math.isinf(x) or x == 0:
         return x
     r = abs(x) ** (1.0 / 3.0)
     r = r - (r * r * r - abs(x)) / (3 * r * r)  # one Newton step keeps exact cubes exact
@@ -1364,14 +1375,14 @@ def _jhypot(a: float, b: float) -> float:
 
 
 def _jceil(x: float) -> float:
-    if math.isinf(x) or x != x:
+    if math.isinf(x) or math.isnan(x):
         return x
     r = float(math.ceil(x))
     return -0.0 if r == 0 and x < 0 else r
 
 
 def _jfloor(x: float) -> float:
-    if math.isinf(x) or x != x:
+    if math.isinf(x) or math.isnan(x):
         return x
     return float(math.floor(x)) if x != 0 else x
 
@@ -1416,7 +1427,7 @@ _MATH_2: dict[str, Callable[[float, float], float]] = {
     "atan2": math.atan2,
     "copySign": math.copysign,
     "hypot": _jhypot,
-    "IEEEremainder": lambda a, b: math.nan if (b == 0 or math.isinf(a) or a != a or b != b) else math.remainder(a, b),
+    "IEEEremainder": lambda a, b: math.nan if (b == 0 or math.isinf(a) or math.isnan(a) or math.isnan(b)) else math.remainder(a, b),
     "max": _jmax,
     "min": _jmin,
     "nextAfter": _jnext_after,
@@ -1442,7 +1453,7 @@ _CLASS_CONSTANTS: dict[str, dict[str, Any]] = {
     "Integer": {"MAX_VALUE": _INT_MAX, "MIN_VALUE": _INT_MIN},
     "Long": {"MAX_VALUE": JLong(_LONG_MAX), "MIN_VALUE": JLong(_LONG_MIN)},
 }
-_DOUBLE_PREDICATES = {"isNaN": lambda x: x != x, "isInfinite": math.isinf, "isFinite": math.isfinite}
+_DOUBLE_PREDICATES = {"isNaN": lambda x: math.isnan(x), "isInfinite": math.isinf, "isFinite": math.isfinite}
 
 _VECTOR_FUNCTIONS = ("cosineSimilarity", "dotProduct", "l1norm", "l2norm")
 _UNSUPPORTED_FUNCTIONS = {
@@ -1465,6 +1476,12 @@ def _dot_rows(doc32: np.ndarray, q32: np.ndarray) -> np.ndarray:
     return np.einsum("ij,j->i", doc32.astype(np.float64), q32.astype(np.float64)).astype(np.float32)
 
 
+def _self_dot_rows(doc32: np.ndarray) -> np.ndarray:
+    """Each row's dot product with itself, rounded to float32 like VectorUtil.dotProduct(v, v)."""
+    d64 = doc32.astype(np.float64)
+    return np.einsum("ij,ij->i", d64, d64).astype(np.float32)
+
+
 def _vector_kernel(fn: str, doc32: np.ndarray, q32: np.ndarray) -> np.ndarray:
     """`fn` of each document row against the query, as float64 (the ES function returns double)."""
     with np.errstate(all="ignore"):
@@ -1472,10 +1489,10 @@ def _vector_kernel(fn: str, doc32: np.ndarray, q32: np.ndarray) -> np.ndarray:
             return _dot_rows(doc32, q32).astype(np.float64)
         if fn == "cosineSimilarity":
             q64 = q32.astype(np.float64)
-            magnitude = math.sqrt(float(np.dot(q64, q64)))
+            magnitude = math.sqrt(float(np.add.reduce((q32 * q32).astype(np.float64))))
             q_norm = (q64 / magnitude).astype(np.float32) if magnitude else np.full_like(q32, np.nan)
             dots = _dot_rows(doc32, q_norm).astype(np.float64)
-            doc_mag = np.sqrt(_dot_rows(doc32, doc32).astype(np.float64)).astype(np.float32).astype(np.float64)
+            doc_mag = np.sqrt(_self_dot_rows(doc32).astype(np.float64)).astype(np.float32).astype(np.float64)
             return dots / doc_mag
         diff = (doc32 - q32[None, :]).astype(np.float64)
         if fn == "l1norm":
@@ -1507,12 +1524,13 @@ def _dims_message(query_dims: int, doc_dims: int) -> str:
 
 
 class _Frame:
-    __slots__ = ("slots", "ctx", "docs")
+    __slots__ = ("ctx", "docs", "params", "slots")
 
-    def __init__(self, nslots: int, ctx: ScriptContext) -> None:
+    def __init__(self, nslots: int, ctx: ScriptContext, params: dict) -> None:
         self.slots: list[Any] = [None] * nslots
         self.ctx = ctx
         self.docs: dict[str, DocValues] = {}
+        self.params = params
 
 
 Fn = Callable[[_Frame], Any]
@@ -1521,7 +1539,7 @@ Fn = Callable[[_Frame], Any]
 class _Expr:
     """A compiled expression: a closure plus its static Painless type."""
 
-    __slots__ = ("fn", "stype", "node")
+    __slots__ = ("fn", "node", "stype")
 
     def __init__(self, fn: Fn, stype: str, node: Node) -> None:
         self.fn, self.stype, self.node = fn, stype, node
@@ -1578,8 +1596,13 @@ class _Compiler:
         return run
 
     def statement(self, stmt: Stmt) -> Callable[[_Frame], tuple[bool, Any]]:
-        fn = self._statement(stmt)
         start, end = stmt.start, stmt.end
+        try:
+            fn = self._statement(stmt)
+        except ScriptError as exc:
+            if exc.start < 0:
+                exc.start, exc.end = start, end
+            raise
 
         def run(frame: _Frame) -> tuple[bool, Any]:
             try:
@@ -1688,7 +1711,7 @@ class _Compiler:
             self.uses_score = True
             return _Expr(lambda frame: float(frame.ctx.score), "double", node)
         if name == "params":
-            return _Expr(lambda frame: frame.ctx.params, "Map", node)
+            return _Expr(lambda frame: frame.params, "Map", node)
         if name == "doc":
             return _Expr(lambda frame: _DOC_MAP, "Map", node)
         if name in ("_termStats", "explanation", "_source", "ctx"):
@@ -1852,7 +1875,7 @@ class _Compiler:
         if isinstance(obj, Name) and obj.name == "params" and target.stype == "Map" and name == "_source":
             raise _unsupported("params._source", node.pos)
         stype = "int" if name == "length" and target.stype.endswith("[]") else "def"
-        return _Expr(lambda frame: _get_field(tfn(frame), name, node), stype, node)
+        return _Expr(lambda frame: _get_field(tfn(frame), name, node, frame), stype, node)
 
     def x_IndexAccess(self, node: IndexAccess) -> _Expr:
         target, index = self.expr(node.obj), self.expr(node.index)
@@ -1861,7 +1884,7 @@ class _Compiler:
                 and node.index.value == "_source":
             raise _unsupported("params._source", node.pos)
         stype = target.stype[:-2] if target.stype.endswith("[]") else "def"
-        return _Expr(lambda frame: _get_index(tfn(frame), ifn(frame), node), stype, node)
+        return _Expr(lambda frame: _get_index(tfn(frame), ifn(frame), node, frame), stype, node)
 
     def x_MethodCall(self, node: MethodCall) -> _Expr:
         obj = node.obj
@@ -1871,7 +1894,7 @@ class _Compiler:
             return self.static_call(obj.name, node, args)
         target = self.expr(obj)
         tfn, name = target.fn, node.name
-        return _Expr(lambda frame: _call_method(tfn(frame), name, [f(frame) for f in afns], node), "def", node)
+        return _Expr(lambda frame: _call_method(tfn(frame), name, [f(frame) for f in afns], node, frame), "def", node)
 
     def static_call(self, cls: str, node: MethodCall, args: list[_Expr]) -> _Expr:
         name, n = node.name, len(args)
@@ -1906,9 +1929,8 @@ class _Compiler:
             return _Expr(lambda frame: op2(_double_arg(f0(frame), node), _double_arg(f1(frame), node)), "double", node)
         if cls == "System" and name in ("currentTimeMillis", "nanoTime"):
             raise _unsupported(f"System.{name}() (nondeterministic)", node.pos)
-        if cls in ("System",) or (cls in _CLASS_CONSTANTS and cls != "Math"):
-            if cls == "System":
-                raise _compile_err(f"Unknown call [{name}] with [{n}] arguments on type [{cls}].", node.pos)
+        if cls == "System":  # only arraycopy/currentTimeMillis/nanoTime are whitelisted on System
+            raise _compile_err(f"Unknown call [{name}] with [{n}] arguments on type [{cls}].", node.pos)
         raise _unsupported(f"[{cls}.{name}]", node.pos)
 
     def x_Call(self, node: Call) -> _Expr:
@@ -2002,24 +2024,25 @@ def _lookup_doc(frame: _Frame, field: Any, node: Any) -> DocValues:
     return values
 
 
-_FRAME_LOCAL = threading.local()
+_DOC_GETTERS = {  # Painless' getter shortcut: `.value` calls getValue(), `.empty` isEmpty(), ...
+    "value": "getValue",
+    "vectorValue": "getVectorValue",
+    "magnitude": "getMagnitude",
+    "empty": "isEmpty",
+    "length": "getLength",
+    "values": "getValues",
+    "dims": "dims",
+}
 
 
-def _current_frame() -> _Frame:
-    return _FRAME_LOCAL.frame
-
-
-def _get_field(obj: Any, name: str, node: Any) -> Any:
+def _get_field(obj: Any, name: str, node: Any, frame: _Frame) -> Any:
     """`obj.name`: Map shortcut, getter shortcut (`.value` -> getValue()), `.length`."""
     if obj is _DOC_MAP:
-        return _lookup_doc(_current_frame(), name, node)
+        return _lookup_doc(frame, name, node)
     if isinstance(obj, dict):
         return obj.get(name)
-    if isinstance(obj, DocValues):
-        if name in ("value", "vectorValue", "magnitude", "empty", "length", "values", "dims"):
-            getter = {"value": "getValue", "vectorValue": "getVectorValue", "magnitude": "getMagnitude",
-                      "empty": "isEmpty", "length": "getLength", "values": "getValues", "dims": "dims"}[name]
-            return _call_method(obj, getter, [], node)
+    if isinstance(obj, DocValues) and name in _DOC_GETTERS:
+        return _call_method(obj, _DOC_GETTERS[name], [], node, frame)
     if isinstance(obj, list) and name == "length":
         return len(obj)
     if isinstance(obj, str) and name == "empty":
@@ -2035,9 +2058,9 @@ def _normalize_index(i: int, size: int) -> int:
     return i + size if i < 0 else i
 
 
-def _get_index(obj: Any, index: Any, node: Any) -> Any:
+def _get_index(obj: Any, index: Any, node: Any, frame: _Frame) -> Any:
     if obj is _DOC_MAP:
-        return _lookup_doc(_current_frame(), index, node)
+        return _lookup_doc(frame, index, node)
     if isinstance(obj, dict):
         return obj.get(index)
     if isinstance(obj, DocValues):
@@ -2054,13 +2077,13 @@ def _get_index(obj: Any, index: Any, node: Any) -> Any:
     raise _err(f"Attempting to address a non-array-like type [{_java_class(obj)}] as an array.", node)
 
 
-def _call_method(obj: Any, name: str, args: list[Any], node: Any) -> Any:
+def _call_method(obj: Any, name: str, args: list[Any], node: Any, frame: _Frame) -> Any:
     n = len(args)
     if obj is _DOC_MAP:
         if name == "get" and n == 1:
-            return _lookup_doc(_current_frame(), args[0], node)
+            return _lookup_doc(frame, args[0], node)
         if name == "containsKey" and n == 1:
-            return type(args[0]) is str and _current_frame().ctx.field_type(args[0]) is not None
+            return type(args[0]) is str and frame.ctx.field_type(args[0]) is not None
         raise _unsupported(f"doc.{name}()", node.pos)
     if isinstance(obj, DocValues):
         return _doc_method(obj, name, args, node)
@@ -2124,7 +2147,7 @@ def _doc_method(dv: DocValues, name: str, args: list[Any], node: Any) -> Any:
             return FloatArray(JFloat(_f32(x)) for x in dv.vector(node))
         if name == "getMagnitude" and n == 0:
             v32 = _as_f32_matrix(np.asarray([dv.vector(node)], dtype=np.float64))
-            return JFloat(float(np.sqrt(float(_dot_rows(v32, v32[0])[0])).astype(np.float32)))
+            return JFloat(_f32(math.sqrt(float(_self_dot_rows(v32)[0]))))
         if name == "dims" and n == 0:
             return len(dv.vector(node))
         if name in ("getValue", "get"):
@@ -2157,10 +2180,16 @@ def _vector_function(fn: str, query: Any, field: Any, frame: _Frame, node: Any) 
             node,
             "class_cast_exception",
         )
-    q32 = _query_vector(query, node)
+    if not isinstance(query, list) or isinstance(query, FloatArray):
+        raise _err(
+            f"Cannot cast {_java_class(query)} to java.util.List",
+            node,
+            "null_pointer_exception" if query is None else "class_cast_exception",
+        )
     mapped = ctx.vector_dims(field) if ctx.vector_dims is not None else None
-    if mapped is not None and mapped != len(q32):
-        raise _err(_dims_message(len(q32), mapped), node)
+    if mapped is not None and mapped != len(query):
+        raise _err(_dims_message(len(query), mapped), node)
+    q32 = _query_vector(query, node)
     dv = _lookup_doc(frame, field, node)
     vec = dv.vector(node)
     if len(vec) != len(q32):
@@ -2182,7 +2211,7 @@ _NP_KIND = {"int": np.int32, "long": np.int64, "float": np.float32, "double": np
 class _BVal:
     """A value over all documents: `kind` plus an array (or a broadcast scalar) and an error mask."""
 
-    __slots__ = ("kind", "v", "err")
+    __slots__ = ("err", "kind", "v")
 
     def __init__(self, kind: str, v: Any, err: np.ndarray | None = None) -> None:
         self.kind, self.v, self.err = kind, v, err
@@ -2443,11 +2472,11 @@ class _Batch:
                 if op == "/":
                     return _BVal(kind, np.true_divide(a, b), err)
                 return _BVal(kind, np.fmod(a, b), err)
-            zero = np.broadcast_to(b == 0, (self.n,))
-            safe_b = np.where(b == 0, 1, b).astype(_NP_KIND[kind])
-            q = np.abs(a.astype(np.int64 if kind == "int" else np.int64)) // np.abs(safe_b.astype(np.int64))
-            if kind == "long":  # |MIN_VALUE| overflows; take the slow exact path
+            if kind == "long":  # |Long.MIN_VALUE| overflows int64; take the exact per-document path
                 raise _NoBatch
+            zero = np.broadcast_to(b == 0, (self.n,))
+            safe_b = np.where(b == 0, 1, b).astype(np.int64)
+            q = np.abs(a.astype(np.int64)) // np.abs(safe_b)
             sign = np.where((a >= 0) == (safe_b >= 0), 1, -1)
             q = q * sign
             r = q if op == "/" else a.astype(np.int64) - q * safe_b.astype(np.int64)
@@ -2500,13 +2529,6 @@ def _np_pow(x: Any, y: Any) -> np.ndarray:
     return np.where(np.isnan(y) | ((np.abs(x) == 1.0) & np.isinf(y)), np.nan, np.where(y == 0, 1.0, r))
 
 
-def _np_round(x: np.ndarray) -> np.ndarray:
-    f = np.floor(x)
-    out = f + (x - f >= 0.5)
-    out = np.where(np.isnan(x), 0.0, np.clip(out, -(2.0**63), 2.0**63))
-    return out
-
-
 def _np_signum(x: np.ndarray) -> np.ndarray:
     return np.where((x == 0) | np.isnan(x), x, np.sign(x))
 
@@ -2556,21 +2578,31 @@ class CompiledScript:
             raise
         self._nslots = compiler.nslots
         self.needs_score = compiler.uses_score
+        self._last_params: tuple[dict, dict] | None = None
 
     def execute(self, ctx: ScriptContext) -> float:
         """The script's value for one document, cast to double as ScoreScript does."""
-        frame = _Frame(self._nslots, ctx)
-        previous = getattr(_FRAME_LOCAL, "frame", None)
-        _FRAME_LOCAL.frame = frame
+        frame = _Frame(self._nslots, ctx, self._java_params(ctx.params))
         try:
             done, value = self._run(frame)
         except ScriptError as exc:
             _locate(exc, self.source, self.lang)
-            exc.phase = "runtime" if not isinstance(exc, UnsupportedScript) else exc.phase
             raise
-        finally:
-            _FRAME_LOCAL.frame = previous
         return value if done else 0.0
+
+    def _java_params(self, params: dict) -> dict:
+        """Params boxed as Jackson boxes them, converted once per distinct params object."""
+        last = self._last_params
+        if last is not None and last[0] is params:
+            return last[1]
+        try:
+            boxed = _to_java(dict(params or {}))
+        except UnsupportedScript as exc:
+            _locate(exc, self.source, self.lang)
+            exc.phase = "runtime"
+            raise
+        self._last_params = (params, boxed)
+        return boxed
 
     def execute_batch(self, ctx: BatchContext) -> np.ndarray:
         """Scores for all documents of `ctx` (float64), identical to calling `execute` on each."""
@@ -2648,7 +2680,3 @@ def compile_script(source: str, lang: str = "painless") -> CompiledScript:
             _CACHE.popitem(last=False)
     return compiled
 
-
-def _wrap_params(params: dict) -> dict:
-    """Params as the script sees them (Jackson's Integer/Long/Double boxing)."""
-    return _to_java(params)  # type: ignore[no-any-return]

@@ -34,7 +34,7 @@ import urllib.parse
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -86,7 +86,7 @@ def _boom(status: int, message: str, **extra: Any) -> _HttpError:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 @dataclass
@@ -130,7 +130,9 @@ class KibanaDouble:
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
         self._started = time.monotonic()
-        self._thread = threading.Thread(target=self._server.serve_forever, name="kibana-double", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="kibana-double", daemon=True
+        )
         self._thread.start()
         return self.url
 
@@ -414,7 +416,7 @@ class _Handler(BaseHTTPRequestHandler):
     kibana: KibanaDouble
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence stderr
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
     def _send(self, status: int, body: Any, content_type: str = "application/json", extra: Mapping[str, str] | None = None) -> None:

@@ -77,3 +77,54 @@ def test_bad_inputs_raise(items, ratings):
 def test_unknown_bias_mode():
     with pytest.raises(ValueError):
         foldin.explicit(np.ones((1, 2)), [1.0], global_mean=0.0, reg=0.1, bias_mode="both")
+
+
+# --------------------------------------------------------------------------- against Spark's own factors
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def _reproduce(model, item_factors: dict[int, list[float]], user_vectors: dict[int, list[float]], ratings) -> list[tuple[float, float]]:
+    """(cosine, relative error) of folding in each training user against Spark's vector for them."""
+    out = []
+    for user_id, rated in sorted(ratings.items()):
+        ids = sorted(rated)
+        x = np.asarray([item_factors[m] for m in ids], dtype=np.float64)
+        folded = model.fold_in(x, np.asarray([rated[m] for m in ids]))
+        spark_vec = np.asarray(user_vectors[user_id], dtype=np.float64)
+        out.append((_cosine(folded.vector, spark_vec), float(np.linalg.norm(folded.vector - spark_vec) / np.linalg.norm(spark_vec))))
+    return out
+
+
+@pytest.mark.spark
+def test_implicit_fold_in_reproduces_spark_user_factors(trained):
+    from service.model import ActiveModel
+
+    model = ActiveModel.from_run({"run_id": "r", "model": trained.meta, "params": trained.params})
+    items = {m: r["factors"] for m, r in trained.movies.items() if r.get("factors")}
+    users = {u: r["factors"] for u, r in trained.users.items()}
+    results = _reproduce(model, items, users, trained.ratings)
+    assert len(results) == len(trained.users)
+    assert min(c for c, _ in results) > 0.999
+    assert max(e for _, e in results) < 1e-2
+
+
+@pytest.mark.spark
+def test_explicit_fold_in_reproduces_spark_user_factors(spark, trained):
+    from pipeline import als
+    from pipeline.columns import RATINGS_SCHEMA
+    from service.model import ActiveModel
+
+    rows = [(r["user_id"], r["movie_id"], float(r["rating"]), int(r["rated_at"])) for r in trained.docs["ratings"]]
+    model = als.train(spark.createDataFrame(rows, RATINGS_SCHEMA), {"kind": "explicit", "rank": 4, "max_iter": 6,
+                                                                     "reg_param": 0.1, "num_blocks": 2})
+    items = {int(r[0]): list(r[1]) for r in model.item_factors.collect()}
+    users = {int(r[0]): list(r[1]) for r in model.user_factors.collect()}
+    active = ActiveModel.from_run({"run_id": "r", "model": model.meta, "params": model.params})
+    results = _reproduce(active, items, users, trained.ratings)
+    model.unpersist()
+    assert len(results) == len(users)
+    assert min(c for c, _ in results) > 0.999
+    assert max(e for _, e in results) < 1e-2

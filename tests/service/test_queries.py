@@ -153,7 +153,6 @@ def test_title_search_strict_with_year_hint():
                     {"match_bool_prefix": {"title": {"query": "Heat", "operator": "and"}}},
                 ], "minimum_should_match": 1}}],
                 "should": [
-                    {"match_phrase": {"title": {"query": "Heat", "boost": 2.0}}},
                     {"term": {"title.keyword": {"value": "Heat", "case_insensitive": True, "boost": 10.0}}},
                     {"term": {"title.keyword": {"value": "Heat (1995)", "case_insensitive": True, "boost": 10.0}}},
                     {"term": {"year": {"value": 1995, "boost": 5.0}}},
@@ -170,7 +169,7 @@ def test_title_search_loose_with_filters():
     assert must[0]["match"]["title"]["operator"] == "or"
     assert must[1] == {"match_bool_prefix": {"title": {"query": "toy sto", "operator": "or"}}}
     assert body["query"]["bool"]["filter"] == [{"terms": {"genres": ["Animation"]}}, {"term": {"year": 1995}}]
-    assert len(body["query"]["bool"]["should"]) == 2  # no year hint, text == words
+    assert len(body["query"]["bool"]["should"]) == 1  # no year hint, text == words
 
 
 def test_browse_and_lookups():
@@ -206,16 +205,13 @@ def test_user_filter():
     }
 
 
-def test_profile_genres_aggregation():
-    assert queries.profile_genres({"gender": "F", "age_band": "18-24"}, size=5) == {
+def test_genre_counts_overall_and_for_a_profile():
+    assert queries.genre_counts(size=5) == {"size": 0, "aggs": {"genres": {"terms": {"field": "genres", "size": 5}}}}
+    assert queries.genre_counts({"gender": "F", "age_band": "18-24"}) == {
         "size": 0,
-        "aggs": {
-            "all": {"terms": {"field": "genres", "size": 5}},
-            "profile": {
-                "filter": {"bool": {"filter": [{"term": {"age_band": "18-24"}}, {"term": {"gender": "F"}}]}},
-                "aggs": {"genres": {"terms": {"field": "genres", "size": 5}}},
-            },
-        },
+        "aggs": {"genres": {"terms": {"field": "genres", "size": 50}}},
+        "query": {"bool": {"filter": [{"term": {"age_band": "18-24"}}, {"term": {"gender": "F"}}]}},
+        "track_total_hits": True,
     }
 
 

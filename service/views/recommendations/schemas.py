@@ -79,6 +79,6 @@ class ColdStartSchema(ResultsMixin):
                   "example": "bayes_rating+popularity+favourite_genres"},
     )
     profile = fields.Dict(keys=fields.String(), values=fields.String(), metadata={"description": "Demographic profile used"})
-    profile_ratings = fields.Integer(allow_none=True, metadata={"description": "Ratings by users of that profile"})
+    profile_ratings = fields.Integer(allow_none=True, metadata={"description": "Ratings by users of that profile (0: nobody has it)"})
     genre_weights = fields.Dict(keys=fields.String(), values=fields.Float(), metadata={"description": "Boost per genre"})
     items = fields.List(fields.Nested(ScoredMovieSchema), required=True)

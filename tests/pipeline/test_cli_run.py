@@ -1,0 +1,119 @@
+"""`movierec run`, `movierec bootstrap`, `movierec runs list`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline import synthetic
+from pipeline.als import ALSParams
+from pipeline.cli import build_parser, main
+from pipeline.commands.run import config_from_args
+from pipeline.export import BulkSettings
+
+
+def _closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"  # nothing listens there once the socket is closed
+
+
+def test_run_arguments_become_a_run_config(tmp_path):
+    args = build_parser().parse_args(
+        ["run", "--dataset", "ml-100k", "--data-dir", str(tmp_path), "--es-url", "http://es:9200", "--prefix", "p",
+         "--master", "spark://m:7077", "--kind", "explicit", "--rank", "16", "--tune", "--keep", "3", "--keep-failed",
+         "--conf", "spark.executor.memory=2g", "--chunk-size", "250"]
+    )
+    config = config_from_args(args)
+    assert config.dataset == "ml-100k" and config.data_dir == tmp_path
+    assert (config.es_url, config.prefix, config.master) == ("http://es:9200", "p", "spark://m:7077")
+    assert config.params == ALSParams(kind="explicit", rank=16)
+    assert config.tune and config.evaluate  # --tune implies --evaluate
+    assert (config.keep, config.keep_failed) == (3, True)
+    assert dict(config.spark_conf) == {"spark.executor.memory": "2g"}
+    assert config.bulk == BulkSettings(chunk_size=250)
+
+
+def test_run_defaults():
+    args = build_parser().parse_args(["run", "--dataset", "ml-latest-small", "--data-dir", "d"])
+    config = config_from_args(args)
+    assert (config.prefix, config.keep, config.keep_failed, config.evaluate, config.tune) == ("movierec", 2, False, False, False)
+    assert config.es_url is None and config.master is None
+    assert config.params == ALSParams()
+
+
+def test_bad_arguments_are_refused(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", "--dataset", "ml-9k", "--data-dir", "d"])
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", "--dataset", "ml-100k", "--data-dir", "d", "--keep", "0"])
+    assert "invalid" in capsys.readouterr().err
+
+
+def test_help_names_the_credential_variables(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", "--help"])
+    out = capsys.readouterr().out
+    for name in ("ES_API_KEY", "ES_USERNAME", "ES_PASSWORD", "ES_CA_CERTS", "ES_VERIFY_CERTS"):
+        assert name in out
+
+
+def test_unreachable_cluster_fails_fast_naming_the_url(tmp_path, caplog):
+    url = _closed_port_url()
+    with caplog.at_level(logging.ERROR):
+        code = main(["run", "--dataset", "ml-100k", "--data-dir", str(tmp_path), "--es-url", url])
+    assert code == 1
+    assert f"Elasticsearch at {url} is unreachable" in caplog.text
+
+
+@pytest.mark.es
+def test_bootstrap_is_idempotent(es_url, index_prefix, es, capsys):
+    assert main(["bootstrap", "--es-url", es_url, "--prefix", index_prefix]) == 0
+    assert capsys.readouterr().out == f"{index_prefix}-runs: created\n"
+    assert main(["bootstrap", "--es-url", es_url, "--prefix", index_prefix]) == 0
+    assert capsys.readouterr().out == f"{index_prefix}-runs: exists\n"
+    assert es.indices.exists(index=f"{index_prefix}-runs")
+
+
+@pytest.mark.es
+@pytest.mark.spark
+@pytest.mark.slow
+def test_run_then_runs_list(spark, es_url, index_prefix, es, tmp_path, capsys):
+    folder = synthetic.generate(tmp_path, "ml-100k", n_users=30, n_movies=40, n_ratings=700, seed=5)
+    argv = ["run", "--dataset", "ml-100k", "--data-dir", str(folder.parent), "--es-url", es_url, "--prefix", index_prefix,
+            "--rank", "3", "--max-iter", "2", "--conf", "spark.sql.shuffle.partitions=4", "--json"]
+    assert main(argv) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["status"] == "succeeded" and record["active"] is True
+    assert record["counts"] == {"movies": 40, "users": 30, "ratings": 700, "rejected": 0}
+    assert record["model_kind"] == "implicit" and record["vector_size"] == 3
+    assert es.count(index=f"{index_prefix}-ratings")["count"] == 700
+
+    assert main(["runs", "list", "--es-url", es_url, "--prefix", index_prefix]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["run_id", "status", "dataset", "kind", "movies", "users", "ratings", "seconds"]
+    assert lines[1].split()[:7] == ["*", record["run_id"], "succeeded", "ml-100k", "implicit", "40", "30"]
+
+    assert main(["runs", "list", "--es-url", es_url, "--prefix", index_prefix, "--json"]) == 0
+    assert [r["run_id"] for r in json.loads(capsys.readouterr().out)] == [record["run_id"]]
+
+
+@pytest.mark.es
+def test_runs_list_before_any_run(es_url, index_prefix, capsys):
+    assert main(["runs", "list", "--es-url", es_url, "--prefix", index_prefix]) == 0
+    assert "no runs yet" in capsys.readouterr().out
+
+
+def test_bootstrap_script_fails_fast_on_an_unreachable_cluster():
+    script = Path(__file__).resolve().parents[2] / "scripts" / "bootstrap_es.py"
+    url = _closed_port_url()
+    done = subprocess.run([sys.executable, str(script), "--es-url", url], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert f"Elasticsearch at {url} is unreachable" in done.stderr

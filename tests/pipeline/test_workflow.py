@@ -1,0 +1,208 @@
+"""The whole run against the ES double: indices, aliases, verification, failures, run records.
+
+Spark trains once per module (`prepared`); each test publishes that model
+under its own prefix with `run_pipeline(..., prepared=...)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import threading
+
+import numpy as np
+import pytest
+
+from pipeline import indices, runs, synthetic, workflow
+from pipeline.als import ALSParams
+from pipeline.errors import ExportError
+from pipeline.export import BulkSettings
+from pipeline.workflow import RunConfig, prepare, run_pipeline
+
+pytestmark = [pytest.mark.spark, pytest.mark.es]
+
+N_USERS, N_MOVIES, N_RATINGS, RANK = 30, 45, 800, 4
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    folder = synthetic.generate(tmp_path_factory.mktemp("wf"), "ml-100k", n_users=N_USERS, n_movies=N_MOVIES, n_ratings=N_RATINGS, seed=2)
+    return folder.parent
+
+
+@pytest.fixture(scope="module")
+def prepared(spark, data_dir):
+    """An explicit model (vectors [v, b_i] / [u, 1]) trained once for the module."""
+    config = RunConfig(dataset="ml-100k", data_dir=data_dir, params=ALSParams(kind="explicit", rank=RANK, max_iter=3), export_partitions=2, sample_size=10)
+    result = prepare(spark, config)
+    yield result
+    result.unpersist()
+
+
+def _config(data_dir, es_url, prefix, **changes) -> RunConfig:
+    base = RunConfig(
+        dataset="ml-100k",
+        data_dir=data_dir,
+        es_url=es_url,
+        prefix=prefix,
+        params=ALSParams(kind="explicit", rank=RANK, max_iter=3),
+        bulk=BulkSettings(chunk_size=100, max_retries=3, initial_backoff=0.01, max_backoff=0.05),
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def _publish(prepared, data_dir, es_url, prefix, **changes):
+    return run_pipeline(_config(data_dir, es_url, prefix, **changes), prepared=prepared, environ={})
+
+
+def test_prepare_counts_and_frames(prepared):
+    assert prepared.counts == {"movies": N_MOVIES, "users": N_USERS, "ratings": N_RATINGS}
+    assert set(prepared.data_files) == {"u.data", "u.item", "u.user"}
+    assert prepared.model.vector_size == RANK + 1
+    assert len(prepared.samples["movies"]) == 10 and len(prepared.samples["users"]) == 10
+
+
+def test_run_fills_every_index_behind_the_aliases(prepared, data_dir, es_url, index_prefix, es):
+    result = _publish(prepared, data_dir, es_url, index_prefix)
+    record = result.record
+    run_id = record["run_id"]
+    assert record["status"] == "succeeded" and record["active"] is True
+    assert record["counts"] == {"movies": N_MOVIES, "users": N_USERS, "ratings": N_RATINGS, "rejected": 0}
+    assert record["indices"] == indices.run_indices(index_prefix, run_id)
+    assert record["vector_size"] == RANK + 1 and record["model_kind"] == "explicit"
+    assert record["model"]["global_mean"] == prepared.model.meta["global_mean"]
+    assert set(record["model"]["biases"]) == {"items", "users"}
+    u_data = data_dir / "ml-100k" / "u.data"
+    assert record["data_files"]["u.data"] == hashlib.sha256(u_data.read_bytes()).hexdigest()
+    assert record["data_hash"] == runs.data_hash(record["data_files"])
+    assert {"export_movies", "export_users", "export_ratings", "verify", "swap"} <= set(record["timings"])
+    assert record["errors"] == []
+
+    for kind in indices.RUN_KINDS:
+        alias = f"{index_prefix}-{kind}"
+        assert list(es.indices.get_alias(name=alias).body) == [f"{index_prefix}-{kind}-{run_id}"]
+        assert es.count(index=alias)["count"] == record["counts"][kind]
+
+    movie = es.search(index=f"{index_prefix}-movies", size=1, query={"exists": {"field": "factors"}}, source={"exclude_vectors": False})["hits"]["hits"][0]["_source"]
+    assert movie["run_id"] == run_id and len(movie["factors"]) == RANK + 1
+    assert np.linalg.norm(movie["factors_unit"]) == pytest.approx(1.0, abs=1e-5)
+    unit = np.asarray(movie["factors"][:RANK]) / np.linalg.norm(movie["factors"][:RANK])
+    assert movie["factors_unit"] == pytest.approx(unit.tolist(), abs=1e-6)
+
+    user = es.get(index=f"{index_prefix}-users", id="1", source_exclude_vectors=False)["_source"]
+    assert user["source"] == "training" and user["factors"][-1] == 1.0 and user["run_id"] == run_id
+    assert user["age_band"] and user["rated_movie_ids"]
+
+    rating = es.search(index=f"{index_prefix}-ratings", size=1, query={"term": {"user_id": 1}})["hits"]["hits"][0]
+    src = rating["_source"]
+    assert rating["_id"] == f"{src['user_id']}-{src['movie_id']}"
+    rated = es.get(index=f"{index_prefix}-movies", id=str(src["movie_id"]))["_source"]
+    assert (src["title"], src["genres"]) == (rated["title"], rated["genres"])
+    assert (src["age"], src["gender"], src["occupation"], src["age_band"]) == (user["age"], user["gender"], user["occupation"], user["age_band"])
+    assert isinstance(src["rated_at"], int)
+
+
+def test_recommendation_search_through_the_alias(prepared, data_dir, es_url, index_prefix, es):
+    _publish(prepared, data_dir, es_url, index_prefix)
+    user = es.get(index=f"{index_prefix}-users", id="2", source_exclude_vectors=False)["_source"]
+    resp = es.search(index=f"{index_prefix}-movies", knn={"field": "factors", "query_vector": user["factors"], "k": 5, "num_candidates": 20})
+    hits = resp["hits"]["hits"]
+    assert len(hits) == 5
+    # max_inner_product score of the best hit = transform of u'·v' computed from Spark's factors
+    items = {str(k): v for k, v in _collect(prepared.model.item_factors, "movie_id").items()}
+    dots = {mid: float(np.dot(np.float32(user["factors"]), np.float32(v))) for mid, v in items.items()}
+    best = max(dots, key=dots.get)
+    assert hits[0]["_id"] == best
+    expected = dots[best] + 1 if dots[best] >= 0 else 1 / (1 - dots[best])
+    assert hits[0]["_score"] == pytest.approx(expected, rel=1e-5)
+
+
+def _collect(frame, id_col):
+    return {int(r[0]): list(r[1]) for r in frame.select(id_col, "factors").collect()}
+
+
+def test_spark_factors_equal_es_vectors_in_float32(prepared, data_dir, es_url, index_prefix, es):
+    _publish(prepared, data_dir, es_url, index_prefix)
+    for kind, frame, id_col in (("users", prepared.model.user_factors, "user_id"), ("movies", prepared.model.item_factors, "movie_id")):
+        spark_vectors = _collect(frame, id_col)
+        resp = es.search(index=f"{index_prefix}-{kind}", size=1000, query={"match_all": {}}, source={"includes": ["factors"], "exclude_vectors": False})
+        es_vectors = {int(h["_id"]): h["_source"]["factors"] for h in resp["hits"]["hits"] if "factors" in h["_source"]}
+        assert set(es_vectors) == set(spark_vectors)
+        for key, vector in spark_vectors.items():
+            assert np.array_equal(np.asarray(es_vectors[key], dtype=np.float32), np.asarray(vector, dtype=np.float32)), (kind, key)
+
+
+def test_second_run_swaps_atomically_under_concurrent_reads(prepared, data_dir, es_url, index_prefix, es):
+    first = _publish(prepared, data_dir, es_url, index_prefix).record
+    seen: list[tuple[str, str]] = []
+    problems: list[str] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            try:
+                for kind in indices.RUN_KINDS:
+                    count = es.count(index=f"{index_prefix}-{kind}")["count"]
+                    if count != prepared.counts[kind]:
+                        problems.append(f"{kind}: count {count}")
+                hit = es.search(index=f"{index_prefix}-movies", size=1, source=["run_id"])["hits"]["hits"][0]
+                user = es.search(index=f"{index_prefix}-users", size=1, source=["run_id"])["hits"]["hits"][0]
+                seen.append((hit["_source"]["run_id"], user["_source"]["run_id"]))
+            except Exception as exc:  # a 404 or any error while the aliases move is what this test hunts
+                problems.append(repr(exc))
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        second = _publish(prepared, data_dir, es_url, index_prefix).record
+    finally:
+        stop.set()
+        thread.join()
+    assert problems == []
+    # every read saw one whole run; once the new run was seen, never the old one again
+    runs_seen = [m for m, u in seen if m == u]
+    assert len(runs_seen) == len(seen) > 0
+    assert set(runs_seen) <= {first["run_id"], second["run_id"]}
+    first_new = runs_seen.index(second["run_id"]) if second["run_id"] in runs_seen else len(runs_seen)
+    assert all(r == second["run_id"] for r in runs_seen[first_new:])
+    assert indices.live_run_id(es, index_prefix) == second["run_id"]
+    assert runs.get_run(es, index_prefix, first["run_id"])["active"] is False
+    assert runs.get_run(es, index_prefix, second["run_id"])["active"] is True
+
+
+def test_prune_keeps_the_last_n(prepared, data_dir, es_url, index_prefix, es):
+    ids = [_publish(prepared, data_dir, es_url, index_prefix, keep=2).record["run_id"] for _ in range(3)]
+    existing = sorted(es.indices.get(index=f"{index_prefix}-movies-*").body)
+    assert existing == [f"{index_prefix}-movies-{r}" for r in ids[1:]]
+
+
+def test_failed_verification_leaves_the_previous_run_served(prepared, data_dir, es_url, index_prefix, es):
+    first = _publish(prepared, data_dir, es_url, index_prefix).record
+    some_user = next(iter(prepared.samples["users"]))
+    wrong = dataclasses.replace(prepared, samples={"users": {some_user: [9.0] * (RANK + 1)}})
+    with pytest.raises(ExportError, match="verification"):
+        _publish(wrong, data_dir, es_url, index_prefix)
+    assert indices.live_run_id(es, index_prefix) == first["run_id"]
+    failed = [r for r in runs.list_runs(es, index_prefix) if r["status"] == "failed"]
+    assert len(failed) == 1 and failed[0]["active"] is False
+    assert failed[0]["errors"][0]["step"] == "verify"
+    assert f"document {some_user}: factors differs" in failed[0]["errors"][0]["message"]
+    assert not es.indices.exists(index=failed[0]["indices"]["movies"])  # deleted (no --keep-failed)
+
+
+def test_keep_failed_keeps_the_failed_indices(prepared, data_dir, es_url, index_prefix, es):
+    wrong = dataclasses.replace(prepared, counts={**prepared.counts, "ratings": prepared.counts["ratings"] + 1})
+    with pytest.raises(ExportError):
+        _publish(wrong, data_dir, es_url, index_prefix, keep_failed=True)
+    (failed,) = runs.list_runs(es, index_prefix)
+    assert failed["status"] == "failed"
+    assert all(es.indices.exists(index=name) for name in failed["indices"].values())
+    assert indices.alias_targets(es, index_prefix) == {"movies": [], "users": [], "ratings": []}
+
+
+def test_unreachable_cluster_fails_before_any_spark_work(data_dir, monkeypatch):
+    calls = []
+    monkeypatch.setattr(workflow, "prepare", lambda *a, **k: calls.append(a))
+    with pytest.raises(ExportError, match=r"Elasticsearch at http://127\.0\.0\.1:9 is unreachable"):
+        run_pipeline(_config(data_dir, "http://127.0.0.1:9", "mr"), environ={})
+    assert calls == []

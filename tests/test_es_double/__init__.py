@@ -1,0 +1,1 @@
+"""Tests of the Elasticsearch test double, each citing the ES behaviour it mirrors."""
