@@ -28,23 +28,25 @@ HYBRID_POPULARITY_WEIGHT = 0.6
 HYBRID_GENRE_WEIGHT = 0.4
 
 
-def popularity_scores(item_cols: np.ndarray, n_items: int) -> np.ndarray:
-    """Training rating count per catalog column."""
-    return np.bincount(np.asarray(item_cols, dtype=np.int64), minlength=n_items).astype(np.float64)
+def item_stats(item_cols: np.ndarray, ratings: np.ndarray, n_items: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rating count, rating sum) per catalog column from training rows."""
+    cols = np.asarray(item_cols, dtype=np.int64)
+    counts = np.bincount(cols, minlength=n_items).astype(np.float64)
+    sums = np.bincount(cols, weights=np.asarray(ratings, dtype=np.float64), minlength=n_items)
+    return counts, sums
 
 
-def bayes_scores(
-    item_cols: np.ndarray, ratings: np.ndarray, n_items: int, prior_strength: float = DEFAULT_PRIOR_STRENGTH
-) -> np.ndarray:
+def bayes_scores(counts: np.ndarray, sums: np.ndarray, prior_strength: float = DEFAULT_PRIOR_STRENGTH) -> np.ndarray:
     """Bayesian average rating per catalog column, prior toward the global training mean."""
-    ratings = np.asarray(ratings, dtype=np.float64)
-    if ratings.size == 0:
+    counts = np.asarray(counts, dtype=np.float64)
+    sums = np.asarray(sums, dtype=np.float64)
+    total = counts.sum()
+    if total <= 0:
         raise ValueError("no training ratings")
-    mu = float(ratings.mean())
-    counts = popularity_scores(item_cols, n_items)
-    sums = np.bincount(np.asarray(item_cols, dtype=np.int64), weights=ratings, minlength=n_items)
+    mu = float(sums.sum() / total)
     denom = counts + prior_strength
-    return np.where(denom > 0, (sums + prior_strength * mu) / np.where(denom > 0, denom, 1.0), mu)
+    safe = np.where(denom > 0, denom, 1.0)
+    return np.where(denom > 0, (sums + prior_strength * mu) / safe, mu)
 
 
 def genre_matrix(item_ids: Sequence[int], genres_by_item: Mapping[int, Sequence[str]]) -> tuple[np.ndarray, list[str]]:

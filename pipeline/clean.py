@@ -7,15 +7,17 @@ Rules (in this order; a row gets the first reason that applies):
   among the clean movies), `unknown_user` (editions with a users table only:
   user id not among the clean users), `duplicate` (a repeated (user, movie)
   pair: the latest by timestamp is kept, ties by the higher rating).
-- movies: `malformed`, `duplicate_id` (one row per movie id is kept).
-- users: `malformed`, `duplicate_id`.
+- movies: `malformed` (wrong field count, non-numeric id, empty title, bad
+  genre flags), `duplicate_id` (the first line of a movie id is kept).
+- users: `malformed` (also unknown ml-1m age or occupation codes), `duplicate_id`.
 - tags: `malformed`, `unknown_movie`. links: `malformed`, `unknown_movie`.
 Flagged but KEPT (counted under `flagged`): movies without a year in the
-title (`no_year`, year is null) and movies without genres (`no_genres`:
-"(no genres listed)" or ml-100k's "unknown" genre; genres is []).
+title (`no_year`: year is null) and movies without genres (`no_genres`:
+"(no genres listed)" or ml-100k's "unknown" genre; genres is []). They are
+real, rateable movies; dropping them would turn their ratings into rejects.
 
 The run continues unless rejected ratings exceed `max_reject_share` of the
-rating lines read; then TooManyRejects carries the report (also written to
+rating lines read; then TooManyRejects carries the report (written to
 `report_path` first, when given).
 """
 
@@ -33,7 +35,7 @@ from pyspark.sql import functions as F
 from pipeline import columns as C
 from pipeline.datasets import Dataset
 from pipeline.errors import DatasetError, TooManyRejects
-from pipeline.loaders import ERROR, LINE, MALFORMED, SCHEMAS, RawTables, Tables, conform, load_raw
+from pipeline.loaders import ERROR, LINE, MALFORMED, SCHEMAS, RawTables, Record, Tables, conform, frame, load_raw
 
 log = logging.getLogger(__name__)
 
@@ -48,40 +50,60 @@ REASONS: dict[str, tuple[str, ...]] = {
     "tags": (MALFORMED, "unknown_movie"),
     "links": (MALFORMED, "unknown_movie"),
 }
-FLAGS: dict[str, tuple[str, ...]] = {"movies": ("no_year", "no_genres")}
+
+
+# --- small tables, in Python ----------------------------------------------------------------------
+
+
+def clean_records(records: list[Record], samples: int) -> tuple[list[tuple], dict[str, Any], dict[str, list[str]]]:
+    """Drop malformed lines and repeated ids (first line wins); returns kept rows, counts, samples."""
+    kept: list[tuple] = []
+    seen: set[int] = set()
+    rejected = {MALFORMED: 0, "duplicate_id": 0}
+    found: dict[str, list[str]] = {}
+    for values, line in records:
+        reason = MALFORMED if values is None else ("duplicate_id" if values[0] in seen else None)
+        if reason is None:
+            seen.add(values[0])
+            kept.append(values)
+            continue
+        rejected[reason] += 1
+        if len(found.setdefault(reason, [])) < samples:
+            found[reason].append(line)
+    entry = {"read": len(records), "kept": len(kept), "rejected": rejected}
+    return kept, entry, found
+
+
+# --- large tables, in Spark -----------------------------------------------------------------------
 
 
 def _first_reason(*cases: tuple[Column, str]) -> Column:
-    """The reason of the first case whose condition holds; rows already rejected keep theirs."""
+    """The reason of the first case that holds; rows the loader marked malformed keep that."""
     expr = F.when(F.col(ERROR).isNotNull(), F.col(ERROR))
     for condition, reason in cases:
         expr = expr.when(condition, F.lit(reason))
     return expr
 
 
-def _duplicates(df: DataFrame, keys: list[str], order: list[Column], reason: str) -> DataFrame:
-    """Mark all but the first row (by `order`) of each key among rows not yet rejected."""
-    window = Window.partitionBy(*keys).orderBy(F.col(REASON).isNull().desc(), *order)
-    ranked = df.withColumn("_rank", F.row_number().over(window))
-    marked = F.when(F.col(REASON).isNull() & (F.col("_rank") > 1), F.lit(reason)).otherwise(F.col(REASON))
-    return ranked.withColumn(REASON, marked).drop("_rank")
-
-
-def _ids(df: DataFrame, column: str) -> DataFrame:
-    return F.broadcast(df.select(F.col(column).alias("_known")).distinct())
-
-
 def _known(df: DataFrame, ids: DataFrame, column: str) -> DataFrame:
-    """Add a boolean `_has_<column>`: is the row's id among `ids`."""
-    flag = f"_has_{column}"
-    joined = df.join(ids, df[column] == ids["_known"], "left")
-    return joined.withColumn(flag, F.col("_known").isNotNull()).drop("_known")
+    """Add `_has_<column>`: is the row's id among `ids` (a small, broadcast id list)."""
+    joined = df.join(F.broadcast(ids), df[column] == ids["_known"], "left")
+    return joined.withColumn(f"_has_{column}", F.col("_known").isNotNull()).drop("_known")
 
 
-def _summarise(tagged: DataFrame, samples: int) -> tuple[dict[str | None, int], dict[str, list[str]]]:
-    """Counts by reason (None = kept) and up to `samples` source lines per reason."""
+def _id_frame(spark: SparkSession, ids: list[int]) -> DataFrame:
+    return spark.createDataFrame([(i,) for i in ids], "_known int")
+
+
+def _spark_table(
+    tagged: DataFrame, table: str, reasons: tuple[str, ...], samples: int, report: dict[str, Any]
+) -> DataFrame:
+    """Count and sample the rows of `tagged` by REASON; record them; return the kept rows, persisted."""
+    tagged = tagged.persist(StorageLevel.MEMORY_AND_DISK)
     counts = {r[REASON]: r["count"] for r in tagged.groupBy(REASON).count().collect()}
-    found: dict[str, list[str]] = {}
+    unexpected = set(counts) - set(reasons) - {None}
+    if unexpected:
+        raise RuntimeError(f"cleaning produced undeclared reasons for {table}: {sorted(unexpected)}")
     if samples > 0 and any(reason is not None for reason in counts):
         window = Window.partitionBy(REASON).orderBy(LINE)
         rows = (
@@ -92,44 +114,60 @@ def _summarise(tagged: DataFrame, samples: int) -> tuple[dict[str | None, int], 
             .collect()
         )
         for row in rows:
-            found.setdefault(row[REASON], []).append(row[LINE])
-    return counts, found
-
-
-def _finish(
-    tagged: DataFrame,
-    table: str,
-    samples: int,
-    report: dict[str, Any],
-    flags: dict[str, Column] | None = None,
-    reasons: tuple[str, ...] | None = None,
-) -> DataFrame:
-    """Count and sample `tagged`, record it in `report`, return the kept rows (persisted)."""
-    tagged = tagged.persist(StorageLevel.MEMORY_AND_DISK)
-    reasons = reasons or REASONS[table]
-    counts, found = _summarise(tagged, samples)
+            report["samples"].setdefault(table, {}).setdefault(row[REASON], []).append(row[LINE])
     kept = conform(tagged.filter(F.col(REASON).isNull()), SCHEMAS[table]).persist(StorageLevel.MEMORY_AND_DISK)
-    entry: dict[str, Any] = {
+    kept.count()  # materialise from the cached tagged rows before releasing them
+    tagged.unpersist()
+    report["tables"][table] = {
         "read": sum(counts.values()),
         "kept": counts.get(None, 0),
         "rejected": {reason: counts.get(reason, 0) for reason in reasons},
     }
-    unexpected = set(counts) - set(reasons) - {None}
-    if unexpected:
-        raise RuntimeError(f"cleaning produced undeclared reasons for {table}: {sorted(unexpected)}")
-    if flags:
-        row = kept.agg(*[F.sum(cond.cast("long")).alias(name) for name, cond in flags.items()]).first()
-        entry["flagged"] = {name: int(row[name] or 0) for name in flags}
-    report["tables"][table] = entry
-    if found:
-        report["samples"][table] = found
-    kept.count()
-    tagged.unpersist()
     return kept
 
 
-def clean(raw: RawTables, max_reject_share: float = DEFAULT_MAX_REJECT_SHARE, samples: int = DEFAULT_SAMPLES) -> tuple[Tables, dict]:
-    """Clean parsed tables; returns the kept tables (persisted) and the rejects report."""
+def _clean_ratings(
+    raw: RawTables, movie_ids: DataFrame, user_ids: DataFrame | None, samples: int, report: dict[str, Any]
+) -> DataFrame:
+    ratings = _known(raw.ratings, movie_ids, C.MOVIE)
+    cases = [
+        (~F.col(C.RATING).isin(list(raw.dataset.rating_values)), "out_of_range"),
+        (~F.col(f"_has_{C.MOVIE}"), "unknown_movie"),
+    ]
+    reasons = REASONS["ratings"]
+    if user_ids is not None:
+        ratings = _known(ratings, user_ids, C.USER)
+        cases.append((~F.col(f"_has_{C.USER}"), "unknown_user"))
+    else:
+        reasons = tuple(r for r in reasons if r != "unknown_user")
+    ratings = ratings.withColumn(REASON, _first_reason(*cases))
+    # Among rows still valid, one per (user, movie): the latest, then the higher rating.
+    window = Window.partitionBy(C.USER, C.MOVIE).orderBy(
+        F.col(REASON).isNull().desc(), F.col(C.TS).desc(), F.col(C.RATING).desc()
+    )
+    ratings = ratings.withColumn("_rank", F.row_number().over(window))
+    ratings = ratings.withColumn(
+        REASON, F.when(F.col(REASON).isNull() & (F.col("_rank") > 1), F.lit("duplicate")).otherwise(F.col(REASON))
+    )
+    return _spark_table(ratings, "ratings", reasons, samples, report)
+
+
+def _clean_by_movie(raw_table: DataFrame, table: str, movie_ids: DataFrame, samples: int, report: dict) -> DataFrame:
+    tagged = _known(raw_table, movie_ids, C.MOVIE)
+    tagged = tagged.withColumn(REASON, _first_reason((~F.col(f"_has_{C.MOVIE}"), "unknown_movie")))
+    return _spark_table(tagged, table, REASONS[table], samples, report)
+
+
+# --- the whole edition ----------------------------------------------------------------------------
+
+
+def clean(
+    spark: SparkSession,
+    raw: RawTables,
+    max_reject_share: float = DEFAULT_MAX_REJECT_SHARE,
+    samples: int = DEFAULT_SAMPLES,
+) -> tuple[Tables, dict]:
+    """Clean parsed tables; returns the kept tables and the rejects report (see module doc)."""
     if not 0 <= max_reject_share <= 1:
         raise ValueError(f"max_reject_share must be within [0, 1], got {max_reject_share}")
     dataset: Dataset = raw.dataset
@@ -141,57 +179,42 @@ def clean(raw: RawTables, max_reject_share: float = DEFAULT_MAX_REJECT_SHARE, sa
         "samples": {},
     }
 
-    movies = raw.movies.withColumn(REASON, F.col(ERROR))
-    movies = _duplicates(movies, [C.MOVIE], [F.col(LINE)], "duplicate_id")
-    movies = _finish(
-        movies,
-        "movies",
-        samples,
-        report,
-        flags={"no_year": F.col(C.YEAR).isNull(), "no_genres": F.size(C.GENRES) == 0},
-    )
+    movie_rows, entry, found = clean_records(raw.movie_records, samples)
+    entry["flagged"] = {
+        "no_year": sum(row[2] is None for row in movie_rows),
+        "no_genres": sum(not row[3] for row in movie_rows),
+    }
+    report["tables"]["movies"] = entry
+    if found:
+        report["samples"]["movies"] = found
+    movies = frame(spark, movie_rows, C.MOVIES_SCHEMA)
+    movie_ids = _id_frame(spark, [row[0] for row in movie_rows])
 
-    users = None
-    if raw.users is not None:
-        users = raw.users.withColumn(REASON, F.col(ERROR))
-        users = _finish(_duplicates(users, [C.USER], [F.col(LINE)], "duplicate_id"), "users", samples, report)
+    users = user_ids = None
+    if raw.user_records is not None:
+        user_rows, entry, found = clean_records(raw.user_records, samples)
+        report["tables"]["users"] = entry
+        if found:
+            report["samples"]["users"] = found
+        users = frame(spark, user_rows, C.USERS_SCHEMA)
+        user_ids = _id_frame(spark, [row[0] for row in user_rows])
 
-    valid = set(dataset.rating_values)
-    ratings = _known(raw.ratings, _ids(movies, C.MOVIE), C.MOVIE)
-    cases = [
-        (~F.col(C.RATING).isin(sorted(valid)), "out_of_range"),
-        (~F.col(f"_has_{C.MOVIE}"), "unknown_movie"),
-    ]
-    if users is not None:
-        ratings = _known(ratings, _ids(users, C.USER), C.USER)
-        cases.append((~F.col(f"_has_{C.USER}"), "unknown_user"))
-    ratings = ratings.withColumn(REASON, _first_reason(*cases))
-    ratings = _duplicates(ratings, [C.USER, C.MOVIE], [F.col(C.TS).desc(), F.col(C.RATING).desc()], "duplicate")
-    reasons = REASONS["ratings"] if users is not None else tuple(r for r in REASONS["ratings"] if r != "unknown_user")
-    ratings = _finish(ratings, "ratings", samples, report, reasons=reasons)
-
-    tags = links = None
-    if raw.tags is not None:
-        tags = _known(raw.tags, _ids(movies, C.MOVIE), C.MOVIE)
-        tags = _finish(tags.withColumn(REASON, _first_reason((~F.col(f"_has_{C.MOVIE}"), "unknown_movie"))), "tags", samples, report)
-    if raw.links is not None:
-        links = _known(raw.links, _ids(movies, C.MOVIE), C.MOVIE)
-        links = _finish(
-            links.withColumn(REASON, _first_reason((~F.col(f"_has_{C.MOVIE}"), "unknown_movie"))), "links", samples, report
-        )
+    ratings = _clean_ratings(raw, movie_ids, user_ids, samples, report)
+    tags = _clean_by_movie(raw.tags, "tags", movie_ids, samples, report) if raw.tags is not None else None
+    links = _clean_by_movie(raw.links, "links", movie_ids, samples, report) if raw.links is not None else None
+    tables = Tables(ratings=ratings, movies=movies, users=users, tags=tags, links=links)
 
     entry = report["tables"]["ratings"]
     if entry["read"] == 0:
+        unpersist(tables)
         raise DatasetError(f"{dataset.name}: no rating lines in {raw.folder / dataset.ratings.file}")
     rejected = entry["read"] - entry["kept"]
     share = rejected / entry["read"]
     report["ratings_rejected"] = rejected
     report["ratings_reject_share"] = share
     report["status"] = "ok" if share <= max_reject_share else "too_many_rejects"
-    tables = Tables(ratings=ratings, movies=movies, users=users, tags=tags, links=links)
     log.info(
-        "%s: kept %d of %d ratings (%d rejected, %.4f%%)",
-        dataset.name, entry["kept"], entry["read"], rejected, 100 * share,
+        "%s: kept %d of %d ratings (%d rejected, %.4f%%)", dataset.name, entry["kept"], entry["read"], rejected, 100 * share
     )
     if share > max_reject_share:
         unpersist(tables)
@@ -228,14 +251,14 @@ def load_clean(
 ) -> tuple[Tables, dict]:
     """Load and clean an edition; returns (tables, rejects report).
 
-    The tables are persisted (MEMORY_AND_DISK) because every later step reads
-    them several times; `unpersist(tables)` releases them. Raises
+    Ratings, tags and links are persisted (MEMORY_AND_DISK) because later
+    steps read them several times; `unpersist(tables)` releases them. Raises
     TooManyRejects when rejected ratings exceed `max_reject_share`; the
     report is written to `report_path` (if given) either way.
     """
     raw = load_raw(spark, name, data_dir)
     try:
-        tables, report = clean(raw, max_reject_share=max_reject_share, samples=samples)
+        tables, report = clean(spark, raw, max_reject_share=max_reject_share, samples=samples)
     except TooManyRejects as exc:
         if report_path is not None:
             write_report(exc.report, report_path)

@@ -17,12 +17,14 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
-from pipeline import als, baselines, metrics, splits
+from pipeline import als, baselines, metrics, splits, tuning
 from pipeline.columns import GENRES, MOVIE, RATING, USER
 
 log = logging.getLogger(__name__)
@@ -68,7 +70,8 @@ class RankingData:
     training and those ratings (the columns are excluded from their top-k).
     test_items: per evaluated user, relevant movie ids (every test rating).
     test_cols: the catalog columns among them.
-    all_train_cols / all_train_ratings: every training row (for popularity).
+    item_counts / item_sums: training rating count and sum per catalog item
+    (over ALL training users, sampled or not: popularity baselines).
     """
 
     user_ids: np.ndarray
@@ -77,29 +80,42 @@ class RankingData:
     train_ratings: list[np.ndarray]
     test_items: list[np.ndarray]
     test_cols: list[np.ndarray]
-    all_train_cols: np.ndarray
-    all_train_ratings: np.ndarray
+    item_counts: np.ndarray
+    item_sums: np.ndarray
+    train_ratings_total: int
     dropped_test_users: int
+    sampled_from: int | None = None
 
     @classmethod
     def from_rows(
-        cls, train: Iterable[tuple[int, int, float]], test: Iterable[tuple[int, int, float]]
+        cls,
+        train: Iterable[tuple[int, int, float]],
+        test: Iterable[tuple[int, int, float]],
+        item_stats: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+        candidate_users: int | None = None,
     ) -> RankingData:
-        """Build from (user_id, movie_id, rating) rows of each part."""
+        """Build from (user_id, movie_id, rating) rows of each part.
+
+        `item_stats` = (item_ids, counts, sums) of the whole training part when
+        `train` holds only a sample of its users; by default they come from `train`.
+        """
         tr = np.asarray(list(train), dtype=np.float64).reshape(-1, 3)
         te = np.asarray(list(test), dtype=np.float64).reshape(-1, 3)
         if len(tr) == 0:
             raise ValueError("empty training part")
         tr_users, tr_items = tr[:, 0].astype(np.int64), tr[:, 1].astype(np.int64)
         te_users, te_items = te[:, 0].astype(np.int64), te[:, 1].astype(np.int64)
-        item_ids = np.unique(tr_items)
-        col_of = {int(m): c for c, m in enumerate(item_ids)}
-        all_cols = np.searchsorted(item_ids, tr_items)
+        if item_stats is None:
+            item_ids = np.unique(tr_items)
+            counts, sums = baselines.item_stats(np.searchsorted(item_ids, tr_items), tr[:, 2], len(item_ids))
+        else:
+            item_ids, counts, sums = (np.asarray(a) for a in item_stats)
+        cols = np.searchsorted(item_ids, tr_items)
         test_users = np.unique(te_users)
         user_ids = np.intersect1d(test_users, np.unique(tr_users))
         if len(user_ids) == 0:
             raise ValueError("no user has both training and test ratings")
-        train_by_user = _group(tr_users, np.column_stack([all_cols, tr[:, 2]]))
+        train_by_user = _group(tr_users, np.column_stack([cols, tr[:, 2]]))
         test_by_user = _group(te_users, te_items[:, None])
         train_cols, train_ratings, test_items, test_cols = [], [], [], []
         for u in user_ids.tolist():
@@ -108,22 +124,50 @@ class RankingData:
             train_ratings.append(rows[:, 1])
             items = test_by_user[u][:, 0].astype(np.int64)
             test_items.append(items)
-            test_cols.append(np.asarray([col_of[i] for i in items.tolist() if i in col_of], dtype=np.int64))
+            pos = np.clip(np.searchsorted(item_ids, items), 0, len(item_ids) - 1)
+            test_cols.append(pos[item_ids[pos] == items].astype(np.int64))
         return cls(
             user_ids=user_ids,
-            item_ids=item_ids,
+            item_ids=item_ids.astype(np.int64),
             train_cols=train_cols,
             train_ratings=train_ratings,
             test_items=test_items,
             test_cols=test_cols,
-            all_train_cols=all_cols,
-            all_train_ratings=tr[:, 2],
+            item_counts=counts.astype(np.float64),
+            item_sums=sums.astype(np.float64),
+            train_ratings_total=int(counts.sum()),
             dropped_test_users=int(len(test_users) - len(user_ids)),
+            sampled_from=candidate_users,
         )
 
     @classmethod
-    def from_split(cls, split: splits.Split) -> RankingData:
-        return cls.from_rows(_collect(split.train), _collect(split.test))
+    def from_split(cls, split: splits.Split, max_users: int | None = None, seed: int = 0) -> RankingData:
+        """Collect a split; with `max_users`, evaluate a deterministic sample of its test users.
+
+        The sample is the `max_users` users with the smallest hash of (seed,
+        user_id): reproducible, and independent of how the split was drawn.
+        """
+        if max_users is None:
+            return cls.from_rows(_collect(split.train), _collect(split.test))
+        if max_users < 1:
+            raise ValueError(f"max_users must be >= 1, got {max_users}")
+        users = split.test.select(USER).distinct().join(split.train.select(USER).distinct(), USER)
+        total = users.count()
+        chosen = users.orderBy(F.xxhash64(F.lit(int(seed)), F.col(USER)), USER).limit(max_users)
+        chosen = F.broadcast(chosen.localCheckpoint())
+        stats = split.train.groupBy(MOVIE).agg(F.count(F.lit(1)).alias("n"), F.sum(RATING).alias("s"))
+        rows = stats.orderBy(MOVIE).collect()
+        item_stats = (
+            np.asarray([r[0] for r in rows], dtype=np.int64),
+            np.asarray([r[1] for r in rows], dtype=np.float64),
+            np.asarray([r[2] for r in rows], dtype=np.float64),
+        )
+        return cls.from_rows(
+            _collect(split.train.join(chosen, USER)),
+            _collect(split.test.join(chosen, USER)),
+            item_stats,
+            candidate_users=total,
+        )
 
 
 def _group(keys: np.ndarray, values: np.ndarray) -> dict[int, np.ndarray]:
@@ -196,13 +240,10 @@ def evaluate_ranking(
 
 
 def baseline_scorers(data: RankingData, genres_by_item: Mapping[int, Sequence[str]] | None) -> list[Scorer]:
-    n_items = len(data.item_ids)
-    pop = baselines.popularity_scores(data.all_train_cols, n_items)
+    pop = data.item_counts
     out: list[Scorer] = [
         baselines.StaticScorer("most_popular", pop),
-        baselines.StaticScorer(
-            "top_bayes_rating", baselines.bayes_scores(data.all_train_cols, data.all_train_ratings, n_items)
-        ),
+        baselines.StaticScorer("top_bayes_rating", baselines.bayes_scores(data.item_counts, data.item_sums)),
     ]
     if genres_by_item:
         g, _ = baselines.genre_matrix(data.item_ids, genres_by_item)
@@ -313,8 +354,7 @@ def score_rating_split(
 ) -> tuple[dict[str, Any], als.TrainedModel]:
     """Train explicit ALS on split.train; RMSE / MAE on split.test."""
     if scale is None:
-        bounds = split.train.agg({RATING: "min"}).first()[0], split.train.agg({RATING: "max"}).first()[0]
-        scale = (float(bounds[0]), float(bounds[1]))
+        scale = _scale(split.train)
     model = als.train(split.train, params)
     predictor = RatingPredictor.from_model(model, *scale)
     result = evaluate_rating(predictor, _collect(split.test))
@@ -345,3 +385,246 @@ def rating_objective(validation: splits.Split, scale: tuple[float, float]) -> Ca
         return evaluate_rating(predictor, test_rows)
 
     return run
+
+
+# ---- protocols ---------------------------------------------------------------------------------
+
+
+def default_params(task: str) -> als.ALSParams:
+    """Tune-free defaults per task (chosen by the tuning runs in docs/benchmarks.md)."""
+    if task == "rating":
+        return als.ALSParams(kind="explicit", rank=DEFAULT_EXPLICIT_RANK, reg_param=DEFAULT_EXPLICIT_REG)
+    return als.ALSParams()
+
+
+DEFAULT_EXPLICIT_RANK = 32
+DEFAULT_EXPLICIT_REG = 0.1
+
+
+def protocol_splits(
+    spark: Any, protocol: str, ratings: DataFrame, data_dir: str | Path | None = None
+) -> list[splits.Split]:
+    """The materialised split(s) of a protocol (cached and lineage cut, since every model reads them)."""
+    if protocol == "msr-100k":
+        parts = [splits.msr_split(ratings)]
+    elif protocol == "temporal":
+        parts = [splits.temporal(ratings)]
+    elif protocol == "surprise-100k":
+        if data_dir is None:
+            raise ValueError("surprise-100k reads the official u1..u5 files: data_dir is required")
+        parts = list(splits.surprise_folds(spark, data_dir))
+    else:
+        raise ValueError(f"unknown protocol {protocol!r}; expected one of {splits.PROTOCOLS}")
+    return [materialise(s) for s in parts]
+
+
+def materialise(split: splits.Split) -> splits.Split:
+    """Cache both parts and cut their lineage (window plans re-run on every ALS pass otherwise)."""
+    return splits.Split(split.name, split.train.localCheckpoint(), split.test.localCheckpoint())
+
+
+def _scale(frame: DataFrame) -> tuple[float, float]:
+    row = frame.agg(F.min(RATING), F.max(RATING)).first()
+    return float(row[0]), float(row[1])
+
+
+def run_protocol(
+    spark: Any,
+    protocol: str,
+    ratings: DataFrame,
+    movies: DataFrame | None = None,
+    data_dir: str | Path | None = None,
+    params: als.ALSParams | None = None,
+    *,
+    tune: bool = False,
+    space: Mapping[str, Sequence[Any]] | None = None,
+    n_points: int | None = None,
+    search_seed: int = 0,
+    ks: Sequence[int] = DEFAULT_KS,
+    with_baselines: bool = True,
+    max_users: int | None = None,
+) -> dict[str, Any]:
+    """Evaluate one protocol end to end; returns the report dict (see `pipeline.report`).
+
+    With `tune`, every hyperparameter is chosen on a validation split carved
+    from the (first) training part; the test part is scored once, with the
+    winner retrained on the whole training part.
+    """
+    task = splits.PROTOCOL_TASK.get(protocol)
+    if task is None:
+        raise ValueError(f"unknown protocol {protocol!r}; expected one of {splits.PROTOCOLS}")
+    params = params if params is not None else default_params(task)
+    if task == "rating" and params.kind != "explicit":
+        raise ValueError(f"{protocol} predicts ratings: it needs an explicit model, got kind={params.kind!r}")
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    parts = protocol_splits(spark, protocol, ratings, data_dir)
+    timings["split"] = time.perf_counter() - started
+    log.info("%s: %d split(s) ready in %.1fs", protocol, len(parts), timings["split"])
+    report: dict[str, Any] = {"protocol": protocol, "task": task, "ks": list(ks), "tuning": None}
+    if tune:
+        started = time.perf_counter()
+        result = tune_on(parts[0], params, task, space, n_points, search_seed, ks)
+        params = result.best_params
+        report["tuning"] = result.to_dict()
+        timings["tune"] = time.perf_counter() - started
+    report["params"] = params.to_dict()
+    if task == "ranking":
+        report.update(_ranking_report(parts[0], params, movies, ks, with_baselines, timings, max_users))
+    else:
+        report.update(_rating_report(parts, params, timings))
+    report["published"] = PUBLISHED.get(protocol, {})
+    report["timings"] = {k: round(v, 3) for k, v in timings.items()}
+    return report
+
+
+def tune_on(
+    split: splits.Split,
+    base: als.ALSParams,
+    task: str,
+    space: Mapping[str, Sequence[Any]] | None = None,
+    n_points: int | None = None,
+    seed: int = 0,
+    ks: Sequence[int] = DEFAULT_KS,
+) -> tuning.TuningResult:
+    """Search on a validation carve of `split.train` (never `split.test`)."""
+    validation = materialise(splits.validation_split(split))
+    metric, maximize = tuning.OBJECTIVES[task]
+    if task == "ranking":
+        space = space if space is not None else tuning.RANKING_SPACE
+        objective = ranking_objective(validation, ks)
+    else:
+        space = space if space is not None else tuning.RATING_SPACE
+        objective = rating_objective(validation, _scale(split.train))
+    if n_points is None:
+        points, search = tuning.grid_points(space), "grid"
+    else:
+        points, search = tuning.random_points(space, n_points, seed), f"random({n_points}, seed={seed})"
+    log.info("tuning on %s: %d points (%s), objective %s", validation.name, len(points), search, metric)
+    return tuning.tune(base, points, objective, metric, maximize, search, validation.name)
+
+
+def _ranking_report(
+    split: splits.Split,
+    params: als.ALSParams,
+    movies: DataFrame | None,
+    ks: Sequence[int],
+    with_baselines: bool,
+    timings: dict[str, float],
+    max_users: int | None = None,
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    data = RankingData.from_split(split, max_users)
+    timings["collect"] = time.perf_counter() - started
+    started = time.perf_counter()
+    model = als.train(split.train, params)
+    timings["train"] = time.perf_counter() - started
+    started = time.perf_counter()
+    models = {"als": evaluate_ranking(FactorScorer.from_model(model, data.user_ids, data.item_ids), data, ks)}
+    if model.kind == "explicit":
+        models["als"].update(evaluate_rating(RatingPredictor.from_model(model, *_scale(split.train)), _collect(split.test)))
+    timings["evaluate"] = time.perf_counter() - started
+    log.info(
+        "als on %s: ndcg@10 %.4f precision@10 %.4f (%d users)",
+        split.name,
+        models["als"].get("ndcg_at_10", float("nan")),
+        models["als"].get("precision_at_10", float("nan")),
+        models["als"]["n_users"],
+    )
+    if with_baselines:
+        started = time.perf_counter()
+        for scorer in baseline_scorers(data, genres_of(movies)):
+            models[scorer.name] = evaluate_ranking(scorer, data, ks)
+        timings["baselines"] = time.perf_counter() - started
+    meta = {k: v for k, v in model.meta.items() if k != "item_gramian"}
+    model.unpersist()
+    return {
+        "split": {
+            "name": split.name,
+            "train_ratings": data.train_ratings_total,
+            "test_ratings": int(sum(len(t) for t in data.test_items)),
+            "users_evaluated": int(len(data.user_ids)),
+            "test_users_without_training": data.dropped_test_users,
+            "users_sampled_from": data.sampled_from,
+            "catalog": int(len(data.item_ids)),
+        },
+        "model": meta,
+        "models": models,
+    }
+
+
+def _rating_report(parts: list[splits.Split], params: als.ALSParams, timings: dict[str, float]) -> dict[str, Any]:
+    folds = []
+    train_s = 0.0
+    for split in parts:
+        started = time.perf_counter()
+        result, model = score_rating_split(split, params)
+        train_s += time.perf_counter() - started
+        result["fold"] = split.name
+        result["train_seconds"] = model.meta["train_seconds"]
+        folds.append(result)
+        log.info("%s: rmse %.4f mae %.4f", split.name, result["rmse"], result["mae"])
+        model.unpersist()
+    timings["train_and_evaluate"] = train_s
+    mean = {
+        key: float(np.mean([f[key] for f in folds]))
+        for key in ("rmse", "mae", "baseline_rmse", "baseline_mae", "global_mean_rmse")
+    }
+    return {
+        "folds": folds,
+        "models": {
+            "als": {"rmse": mean["rmse"], "mae": mean["mae"]},
+            "biases_only": {"rmse": mean["baseline_rmse"], "mae": mean["baseline_mae"]},
+            "global_mean": {"rmse": mean["global_mean_rmse"]},
+        },
+    }
+
+
+# ---- what `movierec run` records ---------------------------------------------------------------
+
+RUN_METRICS = ("precision_at_10", "recall_at_10", "ndcg_at_10", "map_at_10", "mrr", "coverage", "rmse", "mae")
+
+
+def protocol_for(dataset: str, kind: str) -> str:
+    """The protocol a dataset/model pair is measured on by default."""
+    if dataset == "ml-100k":
+        return "msr-100k" if kind == "implicit" else "surprise-100k"
+    return "temporal"
+
+
+def run_metrics(report: Mapping[str, Any]) -> dict[str, float]:
+    """The `metrics` object of a run record (es_mappings/runs.json) from a protocol report."""
+    als_metrics = report["models"]["als"]
+    out = {name: als_metrics[name] for name in RUN_METRICS if als_metrics.get(name) is not None}
+    if als_metrics.get("coverage_at_10") is not None:
+        out["coverage"] = als_metrics["coverage_at_10"]
+    return {k: float(v) for k, v in out.items()}
+
+
+def tune_for_run(
+    spark: Any, tables: Any, dataset: str, data_dir: str | Path | None, params: als.ALSParams
+) -> dict[str, Any]:
+    """Tune `params` on the dataset's protocol (validation carve only); the TuningResult as a dict."""
+    protocol = protocol_for(dataset, params.kind)
+    task = splits.PROTOCOL_TASK[protocol]
+    parts = protocol_splits(spark, protocol, tables.ratings, data_dir)
+    result = tune_on(parts[0], params, task)
+    return {"protocol": protocol, **result.to_dict()}
+
+
+def evaluate_for_run(
+    spark: Any,
+    tables: Any,
+    dataset: str,
+    data_dir: str | Path | None,
+    params: als.ALSParams,
+    max_users: int | None = None,
+) -> dict[str, Any]:
+    """Measure `params` on the dataset's protocol; the report plus `metrics` shaped for the run record."""
+    protocol = protocol_for(dataset, params.kind)
+    report = run_protocol(
+        spark, protocol, tables.ratings, tables.movies, data_dir, params, with_baselines=False, max_users=max_users
+    )
+    report["dataset"] = dataset
+    report["metrics"] = run_metrics(report)
+    return report

@@ -3,8 +3,9 @@
 Files are read as text and parsed field by field, so a bad line becomes a row
 tagged "malformed" instead of an exception: ratings, tags and links are parsed
 by Spark (they can be tens of millions of lines); movies and users are small
-and parsed in Python, which also handles their encodings (latin-1 for ml-100k
-`u.item` and the ml-1m `.dat` files) and CSV quoting.
+(under 100k lines in every edition) and parsed in Python, which also handles
+their encodings (latin-1 for ml-100k `u.item` and the ml-1m `.dat` files) and
+CSV quoting.
 
 Conventions, whatever the edition:
 - `title` is the MovieLens title with its trailing "(YYYY)" removed and
@@ -71,20 +72,25 @@ class Tables:
     links: DataFrame | None = None
 
 
+# A small-table line: its parsed values in canonical column order (None when malformed) and the line.
+Record = tuple[tuple | None, str]
+
+
 @dataclass(frozen=True)
 class RawTables:
     """Every input line of every table, parsed where possible.
 
-    Each frame has the canonical columns (nullable) plus LINE (the source
-    line) and ERROR ("malformed" or null). Cleaning reads these to count and
-    sample rejects; `load` keeps the rows with a null ERROR.
+    The Spark-parsed tables (ratings, tags, links) have the canonical columns
+    (nullable) plus LINE (the source line) and ERROR ("malformed" or null).
+    Movies and users are small and stay in Python as records in file order.
+    Cleaning reads all of it to count and sample rejects.
     """
 
     dataset: Dataset
     folder: Path
     ratings: DataFrame
-    movies: DataFrame
-    users: DataFrame | None = None
+    movie_records: list[Record]
+    user_records: list[Record] | None = None
     tags: DataFrame | None = None
     links: DataFrame | None = None
 
@@ -96,12 +102,6 @@ SCHEMAS: dict[str, StructType] = {
     "tags": C.TAGS_SCHEMA,
     "links": C.LINKS_SCHEMA,
 }
-
-
-def raw_schema(schema: StructType) -> StructType:
-    """The canonical schema made nullable, plus the LINE and ERROR columns."""
-    fields = [StructField(f.name, f.dataType, True) for f in schema.fields]
-    return StructType(fields + [StructField(LINE, StringType(), True), StructField(ERROR, StringType(), True)])
 
 
 def _default(data_type: DataType) -> Column:
@@ -227,12 +227,14 @@ def parse_user(line: str, dataset: Dataset) -> tuple | None:
     return int(user), int(age), gender.strip() or None, OCCUPATIONS_1M[code], zipcode.strip() or None
 
 
-def _python_table(spark: SparkSession, path: Path, table: TableFile, schema: StructType, parse) -> DataFrame:
-    rows = []
-    for line in read_lines(path, table):
-        parsed = parse(line)
-        rows.append((*parsed, line, None) if parsed is not None else (*([None] * len(schema.fields)), line, MALFORMED))
-    return spark.createDataFrame(rows, raw_schema(schema))
+def read_records(path: Path, table: TableFile, parse) -> list[Record]:
+    """Parse a small file line by line; a line `parse` rejects is kept with None values."""
+    return [(parse(line), line) for line in read_lines(path, table)]
+
+
+def frame(spark: SparkSession, rows: list[tuple], schema: StructType) -> DataFrame:
+    """A DataFrame of already-valid Python rows in a canonical schema."""
+    return spark.createDataFrame(rows, schema)
 
 
 # --- Spark parsing of the large tables --------------------------------------------------------
@@ -338,14 +340,10 @@ def load_raw(spark: SparkSession, name: str | Dataset, data_dir: str | Path) -> 
     folder = resolve_folder(dataset, data_dir)
     log.info("reading %s from %s", dataset.name, folder)
     ratings = _ratings_frame(spark, folder / dataset.ratings.file, dataset.ratings)
-    movies = _python_table(
-        spark, folder / dataset.movies.file, dataset.movies, C.MOVIES_SCHEMA, lambda line: parse_movie(line, dataset)
-    )
+    movies = read_records(folder / dataset.movies.file, dataset.movies, lambda line: parse_movie(line, dataset))
     users = tags = links = None
     if dataset.users is not None:
-        users = _python_table(
-            spark, folder / dataset.users.file, dataset.users, C.USERS_SCHEMA, lambda line: parse_user(line, dataset)
-        )
+        users = read_records(folder / dataset.users.file, dataset.users, lambda line: parse_user(line, dataset))
     if dataset.tags is not None:
         tags = _tags_frame(spark, folder / dataset.tags.file, dataset.tags)
     if dataset.links is not None:
@@ -354,7 +352,7 @@ def load_raw(spark: SparkSession, name: str | Dataset, data_dir: str | Path) -> 
 
 
 def good_rows(raw: DataFrame | None, table: str) -> DataFrame | None:
-    """The well-formed rows of a raw table in the canonical schema."""
+    """The well-formed rows of a Spark-parsed raw table in the canonical schema."""
     if raw is None:
         return None
     return conform(raw.filter(F.col(ERROR).isNull()), SCHEMAS[table])
@@ -367,10 +365,13 @@ def load(spark: SparkSession, name: str | Dataset, data_dir: str | Path) -> Tabl
     itself. For counted and reported rejects use `pipeline.clean.load_clean`.
     """
     raw = load_raw(spark, name, data_dir)
+    users = None
+    if raw.user_records is not None:
+        users = frame(spark, [v for v, _ in raw.user_records if v is not None], C.USERS_SCHEMA)
     return Tables(
         ratings=good_rows(raw.ratings, "ratings"),
-        movies=good_rows(raw.movies, "movies"),
-        users=good_rows(raw.users, "users"),
+        movies=frame(spark, [v for v, _ in raw.movie_records if v is not None], C.MOVIES_SCHEMA),
+        users=users,
         tags=good_rows(raw.tags, "tags"),
         links=good_rows(raw.links, "links"),
     )

@@ -104,15 +104,17 @@ def temporal(ratings: DataFrame, test_ratio: float = TEMPORAL_TEST_RATIO) -> Spl
 def surprise_folds(
     spark: SparkSession, dataset_dir: str | Path, folds: tuple[str, ...] = SURPRISE_FOLDS
 ) -> Iterator[Split]:
-    """The official ml-100k folds, read with the data loader's own ml-100k reader."""
-    from pipeline.loaders import read_ratings
+    """The official ml-100k folds, read with the data loader's own ml-100k reader.
 
-    root = Path(dataset_dir)
-    if (root / "ml-100k").is_dir():
-        root = root / "ml-100k"
+    `dataset_dir` is the ml-100k folder or its parent (as for `loaders.load`).
+    """
+    from pipeline.datasets import get
+    from pipeline.loaders import read_ratings, resolve_folder
+
+    root = resolve_folder(get("ml-100k"), dataset_dir)
     for fold in folds:
-        train = read_ratings(spark, str(root / f"{fold}.base"), "ml-100k")
-        test = read_ratings(spark, str(root / f"{fold}.test"), "ml-100k")
+        train = read_ratings(spark, root / f"{fold}.base", "ml-100k")
+        test = read_ratings(spark, root / f"{fold}.test", "ml-100k")
         yield Split(f"surprise-100k/{fold}", train, test)
 
 

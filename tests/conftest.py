@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.es_double.fixtures import *  # noqa: F401,F403
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("movierec")

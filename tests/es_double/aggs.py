@@ -124,6 +124,12 @@ def _failed_field(agg_type: str, field_name: str, cause: str, cause_type: str = 
     )
 
 
+def _wrong_type(agg_type: str, key: str, value: Any) -> AggregationError:
+    """ObjectParser's type check: "[terms] field doesn't support values of type: VALUE_NUMBER"."""
+    return AggregationError(f"[{agg_type}] {key} doesn't support values of type: {_token_name(value)}",
+                            "x_content_parse_exception")
+
+
 def _similarity(a: str, b: str) -> float:
     """Lucene's LevenshteinDistance: 1 - edits / max(len)."""
     if not a and not b:
@@ -268,9 +274,10 @@ def _check_params(spec: _Spec) -> None:
         raise UnsupportedAggregation(f"[value_type] in the [{spec.type}] aggregation [{spec.name}]")
     if "field" not in spec.body:
         raise AggregationError("Required one of fields [field, script], but none were specified.")
-    if not isinstance(spec.body["field"], str):
-        raise _failed_field(spec.type, "field", f"[{spec.type}] field doesn't support values of type: "
-                                                f"{_token_name(spec.body['field'])}")
+    for key in ("field", "format", "time_zone", "calendar_interval", "fixed_interval", "execution_hint",
+                "collect_mode"):
+        if key in spec.body and not isinstance(spec.body[key], str):
+            raise _wrong_type(spec.type, key, spec.body[key])
     for key in ("include", "exclude", "hard_bounds"):
         if key in spec.body:
             raise UnsupportedAggregation(f"[{key}] in the [{spec.type}] aggregation [{spec.name}]")
@@ -366,9 +373,9 @@ class _Source:
             raise UnsupportedAggregation(f"the [{spec.type}] aggregation on field [{self.field}] of type [{ftype}]")
         self._check_usage(usage)
         self.format: DateFormat | None = None
-        if self.kind == "date":
+        if self.kind == "date" or (self.kind == "unmapped" and spec.type == "date_histogram"):
             self.format = _date_format(spec.body["format"]) if "format" in spec.body else ctx.date_format(self.field)
-        elif "format" in spec.body:
+        elif "format" in spec.body and self.kind != "unmapped":
             raise UnsupportedAggregation(f"[format] on the non-date field [{self.field}]")
         if "missing" in spec.body and spec.body["missing"] is not None:
             self.missing = [self._parse_missing(spec.body["missing"])]
@@ -401,14 +408,20 @@ class _Source:
         text = _java_text(raw)
         if kind == "keyword":
             return text
+        if kind == "unmapped" and self.spec.type == "date_histogram":
+            kind = "date"  # date_histogram reads an unmapped field as a date (its default value type)
         if kind == "unmapped":
             if self.spec.type in ("terms", "value_count", "cardinality"):
                 if isinstance(raw, str):
                     return raw
                 raise UnsupportedAggregation(f"a non-string [missing] on the unmapped field [{self.field}]")
-            return _parse_double(text)
-        if kind == "long":
-            return int(_java_round(math.floor(_parse_double(text))))
+            d = _parse_double(text)
+            if not math.isfinite(d):
+                raise AggregationError(f'For input string: "{text}"', "number_format_exception")
+            return d
+        if kind == "long":  # DocValueFormat.RAW.parseLong: Math.round(Math.floor(Double.parseDouble(text)))
+            d = _parse_double(text)
+            return _java_round(math.floor(d) if math.isfinite(d) else d)
         if kind == "double":
             return _round_float(self.ftype or "double", _parse_double(text))
         if kind == "boolean":
@@ -448,7 +461,14 @@ class _Source:
     def format_number(self, value: float) -> str | None:
         if self.format is None:
             return None
-        return self.format.format(int(value))
+        return _format_date(self.format, int(value))
+
+
+def _format_date(fmt: DateFormat, millis: int) -> str:
+    try:
+        return fmt.format(millis)
+    except (OverflowError, ValueError):
+        raise UnsupportedAggregation(f"dates outside the years 1-9999 ([{millis}] epoch millis)") from None
 
 
 def _java_text(raw: Any) -> str:
@@ -470,7 +490,14 @@ def _parse_double(text: str) -> float:
 
 
 def _java_round(x: float) -> int:
-    return math.floor(x + 0.5) if math.isfinite(x) else 0
+    """`Math.round(double)`: NaN is 0, out-of-range values clamp to the long range."""
+    if math.isnan(x):
+        return 0
+    if x >= 2.0**63:
+        return 2**63 - 1
+    if x <= -(2.0**63):
+        return -(2**63)
+    return math.floor(x + 0.5)
 
 
 def _round_float(ftype: str, x: float) -> float:
@@ -493,12 +520,12 @@ class _Kahan:
         self.delta = 0.0
 
     def add(self, x: float) -> None:
-        if not math.isfinite(x):
+        if not math.isfinite(x):  # Inf/NaN turn the running total into Inf/NaN
             self.value = x + self.value
         if math.isfinite(self.value):
-            corrected = x - self.delta
+            corrected = x + self.delta
             updated = self.value + corrected
-            self.delta = (updated - self.value) - corrected
+            self.delta = corrected - (updated - self.value)
             self.value = updated
 
 
@@ -662,12 +689,12 @@ def _bucket_json(bucket: _Bucket, head: dict) -> dict:
 def _int_param(spec: _Spec, name: str, default: int) -> int:
     raw = spec.body.get(name, default)
     if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
-        raise _failed_field(spec.type, name, f"[{spec.type}] {name} doesn't support values of type: {_token_name(raw)}")
+        raise _wrong_type(spec.type, name, raw)
     try:
         value = float(raw) if not isinstance(raw, int) else raw
-    except ValueError:
+        return int(value)
+    except (ValueError, OverflowError):
         raise _failed_field(spec.type, name, f'For input string: "{raw}"', "number_format_exception") from None
-    return int(value)
 
 
 # --------------------------------------------------------------------------- terms
@@ -751,11 +778,14 @@ def _number_param(spec: _Spec, name: str, default: float | None) -> float | None
         return default
     raw = spec.body[name]
     if isinstance(raw, bool) or raw is None or not isinstance(raw, (int, float, str)):
-        raise _failed_field(spec.type, name, f"[{spec.type}] {name} doesn't support values of type: {_token_name(raw)}")
+        raise _wrong_type(spec.type, name, raw)
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
-        raise _failed_field(spec.type, name, f'For input string: "{raw}"', "number_format_exception") from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise _failed_field(spec.type, name, f'For input string: "{raw}"', "number_format_exception")
+    return value
 
 
 def _histogram_orders(spec: _Spec) -> list[_Order]:
@@ -937,6 +967,8 @@ def _date_offset(spec: _Spec) -> int:
     if isinstance(raw, bool) or raw is None:
         raise _failed_field("date_histogram", "offset", "[offset] must be a number or a time value")
     if isinstance(raw, (int, float)):
+        if not math.isfinite(raw):
+            raise _failed_field("date_histogram", "offset", f'For input string: "{raw}"', "number_format_exception")
         return int(raw)
     text = str(raw).strip()
     sign = -1 if text.startswith("-") else 1
@@ -1054,7 +1086,7 @@ def _date_histogram(spec: _Spec, docs: list[dict], ctx: _Ctx) -> dict:
         keys = filled
     buckets = [_Bucket(k, groups.get(k, []), len(groups.get(k, []))) for k in keys]
     return _emit_histogram(spec, buckets, orders, ctx,
-                           lambda b: {"key_as_string": fmt.format(b.key), "key": b.key})
+                           lambda b: {"key_as_string": _format_date(fmt, b.key), "key": b.key})
 
 
 # --------------------------------------------------------------------------- range

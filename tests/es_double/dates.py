@@ -190,6 +190,18 @@ class DateFormat:
             ),
         )
 
+    def fast_int(self, value: int) -> int | None:
+        """Epoch millis of a JSON integer without trying every parser; None when unsure."""
+        for part in self.parts:
+            if part == "epoch_millis":
+                return value
+            if part == "epoch_second":
+                return value * 1000
+            if part.startswith("strict_") and not (1000 <= value <= 9999):
+                continue  # strict formats need a 4-digit year: an integer of another width fails them
+            return None
+        return None
+
     def format(self, millis: int) -> str:
         """Render with the first format, as `fields` and aggregations do."""
         return format_millis(millis, self.parts[0])

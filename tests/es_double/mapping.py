@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import math
 import re
+import struct
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -197,6 +198,7 @@ class Mapping:
         for name, spec in props.items():
             self.root.properties[name] = self._parse_field(name, spec, "")
         self.has_vectors = any(f.type == "dense_vector" for f in self.leaf_fields.values())
+        self._build_fast()
 
     # ------------------------------------------------------------------ mapping parsing
     def _parse_field(self, name: str, spec: Any, parent: str, multi: bool = False) -> FieldSpec | ObjectSpec:
@@ -242,7 +244,9 @@ class Mapping:
                 raise unsupported(f"mapping parameter [copy_to] (field [{path}])")
             if key not in allowed:
                 raise _fail(f"unknown parameter [{key}] on mapper [{name}] of type [{ftype}]")
-            if key in _UNSUPPORTED_PARAMS and not (ftype == "text" and key in ("norms", "index_options")):
+            if key in _UNSUPPORTED_PARAMS and ftype != "dense_vector" and not (
+                ftype == "text" and key in ("norms", "index_options")
+            ):
                 raise unsupported(f"mapping parameter [{key}] on field [{path}]")
         if ftype == "text":
             for key in ("analyzer", "search_analyzer"):
@@ -409,17 +413,27 @@ class Mapping:
         self,
         source: Any,
         doc_id: str,
-        locator: JsonLocator,
+        raw: str | bytes | None,
         exclude_vectors: bool,
     ) -> ParsedDoc:
         """Validate and normalise one document against the mapping (applying dynamic updates).
 
         Raises EsError shaped as Elasticsearch's document_parsing_exception /
         strict_dynamic_mapping_exception. Dynamic mapping additions are applied only when
-        the whole document parses.
+        the whole document parses. `raw` is the document's JSON text, used only to locate
+        errors. Flat documents of simple, valid values take a fast path (bulk speed); anything
+        else goes through the full parser.
         """
         if not isinstance(source, dict):
             raise EsError(400, "document_parsing_exception", "[1:1] Malformed content, must start with an object")
+        fast = self._fast_parse(source)
+        if fast is not None:
+            if exclude_vectors and fast.vector_sites:
+                fast.stored_source = {k: v for k, v in source.items() if k not in self._fast_vector_keys}
+            else:
+                fast.stored_source = source
+            return fast
+        locator = JsonLocator(raw)
         parsed = ParsedDoc({}, {}, [])
         if not self.root.enabled:
             return self._finish(parsed, source, exclude_vectors)
@@ -429,7 +443,45 @@ class Mapping:
             self._add_dynamic(path, spec)
         if ctx.new_fields:
             self.has_vectors = any(f.type == "dense_vector" for f in self.leaf_fields.values())
+            self._build_fast()
         return self._finish(parsed, source, exclude_vectors)
+
+    def _build_fast(self) -> None:
+        """Top-level leaf fields, for the fast path of `parse_document`."""
+        self._fast: dict[str, FieldSpec] = {}
+        if self.root.enabled:
+            for name, spec in self.root.properties.items():
+                if isinstance(spec, FieldSpec) and "." not in name and name not in METADATA_FIELDS:
+                    self._fast[name] = spec
+        self._fast_vector_keys = {n for n, s in self._fast.items() if s.type == "dense_vector"}
+
+    def _fast_parse(self, source: dict[str, Any]) -> ParsedDoc | None:
+        """Values of a flat document whose every value is plainly valid; None means "use the full parser"."""
+        fast = self._fast
+        values: dict[str, list[Any]] = {}
+        vectors: dict[str, np.ndarray] = {}
+        sites: list[tuple[Any, ...]] = []
+        for key, value in source.items():
+            spec = fast.get(key)
+            if spec is None:
+                return None
+            if value is None:
+                if spec.null_value is not None:
+                    return None
+                continue
+            if spec.type == "dense_vector":
+                vector = _fast_vector(spec, value)
+                if vector is None:
+                    return None
+                vectors[key] = vector
+                sites.append((key,))
+                continue
+            if not _fast_into(spec, value, values):
+                return None
+            for sub in spec.subfields.values():
+                if not _fast_into(sub, value, values):
+                    return None
+        return ParsedDoc(values, vectors, sites)
 
     def _finish(self, parsed: ParsedDoc, source: dict[str, Any], exclude_vectors: bool) -> ParsedDoc:
         if exclude_vectors and parsed.vector_sites:
@@ -764,6 +816,110 @@ class _ParseCtx:
                           caused_by=EsError(400, "illegal_argument_exception", error))
         self.parsed.vectors[spec.path] = vector
         self.parsed.vector_sites.append(site)
+
+
+_F32 = struct.Struct("<f")
+_NO = object()  # the fast path cannot decide: use the full parser
+_SKIP = object()  # valid but not indexed (keyword over ignore_above)
+
+
+def _fast_scalar(spec: FieldSpec, value: Any) -> Any:
+    t = spec.type
+    cls = value.__class__
+    if t in INTEGER_RANGES:
+        if cls is int:
+            lo, hi = INTEGER_RANGES[t]
+            if lo <= value <= hi:
+                return value
+        return _NO
+    if t == "keyword":
+        if cls is str:
+            if spec.ignore_above is not None and len(value) > spec.ignore_above:
+                return _SKIP
+            return value
+        return _NO
+    if t == "float":
+        if cls is float or cls is int:
+            try:
+                rounded = _F32.unpack(_F32.pack(value))[0]
+            except (OverflowError, struct.error):
+                return _NO
+            return rounded if math.isfinite(rounded) else _NO
+        return _NO
+    if t == "double":
+        if (cls is float or cls is int) and math.isfinite(value):
+            return float(value)
+        return _NO
+    if t == "text":
+        return value if cls is str else _NO
+    if t == "boolean":
+        return value if cls is bool else _NO
+    if t == "date":
+        assert spec.date_format is not None
+        if cls is int:
+            millis = spec.date_format.fast_int(value)
+            return _NO if millis is None else millis
+        if cls is str:
+            try:
+                return spec.date_format.parse(value)
+            except EsError:
+                return _NO
+        return _NO
+    return _NO
+
+
+def _fast_into(spec: FieldSpec, value: Any, values: dict[str, list[Any]]) -> bool:
+    if value.__class__ is list:
+        out = []
+        for item in value:
+            if item is None:
+                continue
+            v = _fast_scalar(spec, item)
+            if v is _NO:
+                return False
+            if v is not _SKIP:
+                out.append(v)
+        if out:
+            existing = values.get(spec.path)
+            if existing is None:
+                values[spec.path] = out
+            else:
+                existing.extend(out)
+        return True
+    v = _fast_scalar(spec, value)
+    if v is _NO:
+        return False
+    if v is not _SKIP:
+        existing = values.get(spec.path)
+        if existing is None:
+            values[spec.path] = [v]
+        else:
+            existing.append(v)
+    return True
+
+
+def _fast_vector(spec: FieldSpec, value: Any) -> np.ndarray | None:
+    vec_spec = spec.vector
+    assert vec_spec is not None
+    if value.__class__ is not list or vec_spec.dims is None or len(value) != vec_spec.dims:
+        return None
+    for item in value:
+        cls = item.__class__
+        if cls is not float and cls is not int:
+            return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        vector = np.asarray(value, dtype=np.float32)
+        if not np.isfinite(vector).all():
+            return None
+        if vec_spec.indexed and vec_spec.similarity in ("dot_product", "cosine"):
+            squared = float(np.dot(vector, vector))
+            if not math.isfinite(squared):
+                return None
+            if vec_spec.similarity == "dot_product" and abs(squared - 1.0) > UNIT_VECTOR_EPS * 0.5:
+                return None
+            if vec_spec.similarity == "cosine" and squared == 0.0:
+                return None
+    return vector
 
 
 def vector_value_error(vector: np.ndarray, similarity: str | None) -> str | None:

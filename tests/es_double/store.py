@@ -24,7 +24,6 @@ import numpy as np
 from tests.es_double import errors as E
 from tests.es_double.errors import EsError
 from tests.es_double.javafmt import float32_json
-from tests.es_double.jsonloc import JsonLocator
 from tests.es_double.mapping import Mapping
 from tests.es_double.segment import Doc, Segment
 from tests.es_double.source_filter import SourceSpec
@@ -633,37 +632,47 @@ class Cluster:
         """Index or create one document; the caller holds `lock`."""
         self._check_id(doc_id)
         idx = self.resolve_write(target, require_alias=require_alias)
-        auto_id = doc_id is None
-        if auto_id:
+        if doc_id is None:
             doc_id = new_doc_id()
             op_type = "create"
-        assert doc_id is not None
+        doc, created = self.put_document(idx, doc_id, source, raw, op_type, if_seq_no, if_primary_term)
+        body = {
+            "_index": idx.name,
+            "_id": doc_id,
+            "_version": doc.version,
+            "result": "created" if created else "updated",
+            "_shards": idx.shards_header(),
+            "_seq_no": doc.seq_no,
+            "_primary_term": 1,
+        }
+        return WriteResult(201 if created else 200, body, idx)
+
+    def put_document(
+        self,
+        idx: IndexState,
+        doc_id: str,
+        source: Any,
+        raw: str | bytes | None,
+        op_type: str = "index",
+        if_seq_no: int | None = None,
+        if_primary_term: int | None = None,
+    ) -> tuple[Doc, bool]:
+        """Parse and store one document version in `idx`: (the new Doc, whether it was created)."""
         existing = idx.docs.get(doc_id)
         if op_type == "create" and existing is not None:
             raise _version_conflict(idx, doc_id, f"document already exists (current version [{existing.version}])")
         if if_seq_no is not None or if_primary_term is not None:
             _check_cas(idx, doc_id, existing, if_seq_no, if_primary_term)
-        parsed = idx.mapping.parse_document(source, doc_id, JsonLocator(raw), idx.exclude_source_vectors)
-        version = existing.version + 1 if existing else idx.tombstones.get(doc_id, 0) + 1
+        parsed = idx.mapping.parse_document(source, doc_id, raw, idx.exclude_source_vectors)
+        version = existing.version + 1 if existing is not None else idx.tombstones.pop(doc_id, 0) + 1
         seq_no = idx.next_seq_no
         idx.next_seq_no += 1
         doc = Doc(doc_id, parsed.stored_source, parsed.values, parsed.vectors, version, seq_no)
         if existing is not None:
             del idx.docs[doc_id]
-        idx.tombstones.pop(doc_id, None)
         idx.docs[doc_id] = doc
         idx.dirty = True
-        created = existing is None
-        body = {
-            "_index": idx.name,
-            "_id": doc_id,
-            "_version": version,
-            "result": "created" if created else "updated",
-            "_shards": idx.shards_header(),
-            "_seq_no": seq_no,
-            "_primary_term": 1,
-        }
-        return WriteResult(201 if created else 200, body, idx)
+        return doc, existing is None
 
     def delete_document(self, target: str, doc_id: str, *, if_seq_no: int | None = None,
                         if_primary_term: int | None = None) -> WriteResult:

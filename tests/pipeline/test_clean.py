@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -123,15 +124,18 @@ def test_exact_rejects_on_seeded_files(spark, synthetic_root, name):
 def test_duplicates_keep_the_latest(spark, synthetic_root):
     tables, _ = clean.load_clean(spark, "ml-latest-small", synthetic_root)
     lines = (synthetic_root / "ml-latest-small" / "ratings.csv").read_text(encoding="utf-8").splitlines()[1:]
+    valid = re.compile(r"^(\d+),(\d+),([0-5]\.[05]),(\d+)$")
     latest: dict[tuple[int, int], tuple[int, float]] = {}
+    repeated = set()
     for line in lines:
-        parts = line.split(",")
-        if len(parts) != 4 or not parts[2].replace(".", "").isdigit() or parts[2] in ("0.0", "5.5", "7.0"):
+        match = valid.match(line)
+        if not match or match.group(3) == "0.0":
             continue
-        key, ts = (int(parts[0]), int(parts[1])), int(parts[3])
-        if key not in latest or ts > latest[key][0]:
-            latest[key] = (ts, float(parts[2]))
+        key, value = (int(match.group(1)), int(match.group(2))), (int(match.group(4)), float(match.group(3)))
+        if key in latest:
+            repeated.add(key)
+        latest[key] = max(latest.get(key, value), value)
     kept = {(r.user_id, r.movie_id): (r.ts, r.rating) for r in tables.ratings.collect()}
-    for key, value in kept.items():
-        assert latest[key] == value
+    assert len(repeated) == 5
+    assert all(kept[key] == latest[key] for key in repeated)
     clean.unpersist(tables)
