@@ -35,7 +35,18 @@ from pyspark.sql import functions as F
 from pipeline import columns as C
 from pipeline.datasets import Dataset
 from pipeline.errors import DatasetError, TooManyRejects
-from pipeline.loaders import ERROR, LINE, MALFORMED, SCHEMAS, RawTables, Record, Tables, conform, frame, load_raw
+from pipeline.loaders import (
+    ERROR,
+    LINE,
+    MALFORMED,
+    SCHEMAS,
+    RawTables,
+    Record,
+    Tables,
+    conform,
+    frame,
+    load_raw,
+)
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +225,12 @@ def clean(
     report["ratings_reject_share"] = share
     report["status"] = "ok" if share <= max_reject_share else "too_many_rejects"
     log.info(
-        "%s: kept %d of %d ratings (%d rejected, %.4f%%)", dataset.name, entry["kept"], entry["read"], rejected, 100 * share
+        "%s: kept %d of %d ratings (%d rejected, %.4f%%)",
+        dataset.name,
+        entry["kept"],
+        entry["read"],
+        rejected,
+        100 * share,
     )
     if share > max_reject_share:
         unpersist(tables)

@@ -210,15 +210,22 @@ def _csv_edition(
         folder=name,
         family="csv",
         ratings=TableFile(
-            "ratings.csv", ",", "utf-8", ("userId", "movieId", "rating", "timestamp"),
+            "ratings.csv",
+            ",",
+            "utf-8",
+            ("userId", "movieId", "rating", "timestamp"),
             header="userId,movieId,rating,timestamp",
         ),
         movies=TableFile(
             "movies.csv", ",", "utf-8", ("movieId", "title", "genres"), header="movieId,title,genres", quoted=True
         ),
         tags=TableFile(
-            "tags.csv", ",", "utf-8", ("userId", "movieId", "tag", "timestamp"),
-            header="userId,movieId,tag,timestamp", quoted=True,
+            "tags.csv",
+            ",",
+            "utf-8",
+            ("userId", "movieId", "tag", "timestamp"),
+            header="userId,movieId,tag,timestamp",
+            quoted=True,
         ),
         links=TableFile("links.csv", ",", "utf-8", ("movieId", "imdbId", "tmdbId"), header="movieId,imdbId,tmdbId"),
         rating_values=HALF_STARS,

@@ -288,19 +288,20 @@ def bulk_write(
                             stats.errors.append(_error_sample(info))
                 pending = []
             except (TransportConnectionError, ConnectionTimeout) as exc:
+                reason = f"{type(exc).__name__}: {exc.message}"
                 pending = [a for a in pending if a["_id"] not in done]
                 attempt += 1
                 if attempt > settings.max_retries:
                     stats.failed += len(pending)
                     for action in pending[: max(0, settings.max_error_samples - len(stats.errors))]:
                         stats.errors.append(
-                            {"op": "index", "index": action["_index"], "id": action["_id"], "status": None, "error": str(exc)[:500]}
+                            {"op": "index", "index": action["_index"], "id": action["_id"], "status": None, "error": reason[:500]}
                         )
                     pending = []
                 else:
                     stats.retries += 1
                     wait = settings.backoff(attempt)
-                    log.warning("bulk: %s; retrying %d documents in %.1fs", exc, len(pending), wait)
+                    log.warning("bulk: %s; retrying %d documents in %.1fs", reason, len(pending), wait)
                     sleep(wait)
     stats.seconds = time.monotonic() - started
     return stats

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import ArrayType, DataType, StringType, StructField, StructType
+from pyspark.sql.types import ArrayType, DataType, StringType, StructType
 
 from pipeline import columns as C
 from pipeline.datasets import (
@@ -253,7 +253,9 @@ def _tag_errors(df: DataFrame, schema: StructType, ok: Column) -> DataFrame:
     """Null every canonical column of the rows that failed, and set ERROR."""
     good = F.coalesce(ok, F.lit(False))
     cols = [F.when(good, F.col(f.name)).alias(f.name) for f in schema.fields]
-    return df.select(*cols, F.col(LINE), F.when(good, F.lit(None).cast("string")).otherwise(F.lit(MALFORMED)).alias(ERROR))
+    return df.select(
+        *cols, F.col(LINE), F.when(good, F.lit(None).cast("string")).otherwise(F.lit(MALFORMED)).alias(ERROR)
+    )
 
 
 def _ratings_frame(spark: SparkSession, path: Path, table: TableFile) -> DataFrame:

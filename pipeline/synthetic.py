@@ -39,6 +39,7 @@ from __future__ import annotations
 import calendar
 import csv
 import io
+import itertools
 import json
 import logging
 import time
@@ -51,8 +52,9 @@ import numpy as np
 from pipeline.datasets import (
     AGE_CODES_1M,
     GENRES_100K,
-    OCCUPATIONS_100K,
+    INTEGER_STARS,
     OCCUPATIONS_1M,
+    OCCUPATIONS_100K,
     Dataset,
     get,
 )
@@ -71,24 +73,113 @@ RATING_NOISE = 0.6
 MIN_USER_RATINGS = 20
 
 _ADJECTIVES = (
-    "Silent", "Crimson", "Lost", "Golden", "Broken", "Hidden", "Last", "Wild", "Dark", "Bright",
-    "Frozen", "Burning", "Secret", "Electric", "Quiet", "Savage", "Gentle", "Iron", "Velvet", "Hollow",
-    "Endless", "Distant", "Restless", "Midnight", "Scarlet", "Forgotten", "Rising", "Fallen", "Stolen", "Perfect",
-    "Little", "Strange", "Lonely", "Eternal", "Wicked", "Brave", "Final", "Paper", "Glass", "Northern",
+    "Silent",
+    "Crimson",
+    "Lost",
+    "Golden",
+    "Broken",
+    "Hidden",
+    "Last",
+    "Wild",
+    "Dark",
+    "Bright",
+    "Frozen",
+    "Burning",
+    "Secret",
+    "Electric",
+    "Quiet",
+    "Savage",
+    "Gentle",
+    "Iron",
+    "Velvet",
+    "Hollow",
+    "Endless",
+    "Distant",
+    "Restless",
+    "Midnight",
+    "Scarlet",
+    "Forgotten",
+    "Rising",
+    "Fallen",
+    "Stolen",
+    "Perfect",
+    "Little",
+    "Strange",
+    "Lonely",
+    "Eternal",
+    "Wicked",
+    "Brave",
+    "Final",
+    "Paper",
+    "Glass",
+    "Northern",
 )
 _NOUNS = (
-    "River", "Empire", "Garden", "Horizon", "Shadow", "Kingdom", "Harbor", "Mirror", "Storm", "Road",
-    "Station", "Promise", "Summer", "Winter", "Frontier", "Island", "Machine", "Symphony", "Crossing", "Orchard",
-    "Signal", "Voyage", "Fortress", "Valley", "Letters", "Circus", "Engine", "Meadow", "Citadel", "Lantern",
-    "Desert", "Canyon", "Witness", "Stranger", "Heist", "Detective", "Carnival", "Academy", "Tide", "Comet",
+    "River",
+    "Empire",
+    "Garden",
+    "Horizon",
+    "Shadow",
+    "Kingdom",
+    "Harbor",
+    "Mirror",
+    "Storm",
+    "Road",
+    "Station",
+    "Promise",
+    "Summer",
+    "Winter",
+    "Frontier",
+    "Island",
+    "Machine",
+    "Symphony",
+    "Crossing",
+    "Orchard",
+    "Signal",
+    "Voyage",
+    "Fortress",
+    "Valley",
+    "Letters",
+    "Circus",
+    "Engine",
+    "Meadow",
+    "Citadel",
+    "Lantern",
+    "Desert",
+    "Canyon",
+    "Witness",
+    "Stranger",
+    "Heist",
+    "Detective",
+    "Carnival",
+    "Academy",
+    "Tide",
+    "Comet",
 )
 # Titles only latin-1 can hold (ml-100k u.item, ml-1m movies.dat) and ones that need UTF-8.
 _LATIN1_TITLES = ("Café Lumière", "Amélie des Prés", "Niño Perdido", "Jalousie à Paris", "Mädchen im Schnee")
 _UTF8_TITLES = ("Łódź Stories", "東京の夜", "Ящик Пандоры", "Café Lumière", "Şehir Işıkları")
 _TAG_WORDS = (
-    "atmospheric", "twist ending", "dark comedy", "slow burn", "visually stunning", "based on a book",
-    "quirky", "feel-good", "cult classic", "great soundtrack", "thought-provoking", "violent",
-    "romantic", "funny", "sci-fi", "nostalgic", "tense", "beautiful", "overrated", "classic",
+    "atmospheric",
+    "twist ending",
+    "dark comedy",
+    "slow burn",
+    "visually stunning",
+    "based on a book",
+    "quirky",
+    "feel-good",
+    "cult classic",
+    "great soundtrack",
+    "thought-provoking",
+    "violent",
+    "romantic",
+    "funny",
+    "sci-fi",
+    "nostalgic",
+    "tense",
+    "beautiful",
+    "overrated",
+    "classic",
 )
 
 
@@ -161,12 +252,14 @@ def _check_bad_lines(dataset: Dataset, bad_lines: Mapping[str, int] | None) -> d
     return bad
 
 
-def _make_movies(dataset: Dataset, n_movies: int, k: int, rng: np.random.Generator, quirks: bool, bad: dict) -> tuple[_Movies, dict]:
+def _make_movies(
+    dataset: Dataset, n_movies: int, k: int, rng: np.random.Generator, quirks: bool, bad: dict
+) -> tuple[_Movies, dict]:
     """Movies with clusters, quality, popularity, titles and genres; returns the planted flags too."""
     if dataset.family == "100k":
         ids = np.arange(1, n_movies + 1, dtype=np.int64)
     else:  # real ids have gaps (removed or merged entries)
-        ids = np.cumsum(1 + rng.geometric(0.7, size=n_movies) - 1 + (rng.random(n_movies) < 0.2)).astype(np.int64)
+        ids = np.cumsum(rng.geometric(0.7, size=n_movies)).astype(np.int64)
     cluster_size = rng.dirichlet(np.full(k, 3.0))
     primary = rng.choice(k, size=n_movies, p=cluster_size)
     secondary = (primary + rng.integers(1, k, size=n_movies)) % k if k > 1 else primary.copy()
@@ -178,17 +271,20 @@ def _make_movies(dataset: Dataset, n_movies: int, k: int, rng: np.random.Generat
     popularity = 1.0 / ranks.astype(float) ** 0.9
     popularity /= popularity.sum()
 
-    first_year, last_year = dataset.rating_years
+    last_year = dataset.rating_years[1]
     years = np.clip(last_year - np.floor(rng.exponential(12.0, size=n_movies)).astype(np.int64), 1915, last_year)
     vocab = [g for g in dataset.genres if g not in ("unknown",)]
-    cluster_genres = [vocab[c % len(vocab)] for c in range(k)]
+    cluster_genres = [vocab[(c * len(vocab)) // k] for c in range(k)]  # spread over the vocabulary
     extra_genres = [vocab[(c * 7 + 3) % len(vocab)] for c in range(k)]
     genres: list[list[str]] = []
     for m in range(n_movies):
-        names = {cluster_genres[primary[m]], extra_genres[primary[m]] if rng.random() < 0.5 else cluster_genres[secondary[m]]}
+        chosen = {
+            cluster_genres[primary[m]],
+            extra_genres[primary[m]] if rng.random() < 0.5 else cluster_genres[secondary[m]],
+        }
         if rng.random() < 0.3:
-            names.add(vocab[rng.integers(len(vocab))])
-        genres.append([g for g in vocab if g in names])  # the edition's order, as in the real files
+            chosen.add(vocab[rng.integers(len(vocab))])
+        genres.append([g for g in vocab if g in chosen])  # the edition's order, as in the real files
 
     names = []
     a, n = len(_ADJECTIVES), len(_NOUNS)
@@ -230,7 +326,7 @@ def _make_movies(dataset: Dataset, n_movies: int, k: int, rng: np.random.Generat
         else:
             if dataset.family == "csv":
                 m = picks[3]
-                titles[m] = f"{names[m]}: Chapter \"One\", Part {m} ({years[m]})"  # quotes and a comma
+                titles[m] = f'{names[m]}: Chapter "One", Part {m} ({years[m]})'  # quotes and a comma
                 m = picks[4]
                 titles[m] = f"{names[m]} ({years[m]}–{years[m] + 1})"  # a series: the first year counts
             if dataset.family == "csv" or dataset.name == "ml-10m":
@@ -305,7 +401,9 @@ class _Sampler:
         return rows, self.order[pos]
 
 
-def _pick_movies(sampler: _Sampler, taste: np.ndarray, want: np.ndarray, n_movies: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _pick_movies(
+    sampler: _Sampler, taste: np.ndarray, want: np.ndarray, n_movies: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Distinct movies per user, exactly `want[i]` for row i (weighted; uniform top-up if needed)."""
     keys = np.empty(0, dtype=np.int64)
     deficit = want.copy()
@@ -340,12 +438,14 @@ def _pick_movies(sampler: _Sampler, taste: np.ndarray, want: np.ndarray, n_movie
     return keys // n_movies, keys % n_movies
 
 
-def _rating_values(dataset: Dataset, users: _Users, movies: _Movies, u: np.ndarray, m: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+def _rating_values(
+    dataset: Dataset, users: _Users, movies: _Movies, u: np.ndarray, m: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Bias + quality + taste·movie affinity + noise, rounded to the edition's scale."""
     affinity = users.taste[u, movies.primary[m]] + AFFINITY_SECONDARY * users.taste[u, movies.secondary[m]]
     score = 3.4 + users.bias[u] + movies.quality[m] + RATING_GAMMA * (affinity - 0.3)
     score = score + rng.normal(0.0, RATING_NOISE, size=len(u))
-    lo, hi = dataset.rating_range
-    if lo == 1.0 and len(dataset.rating_values) == 5:
+    if dataset.rating_values == INTEGER_STARS:
         return np.clip(np.rint(score), 1, 5)
     return np.clip(np.rint(score * 2) / 2, 0.5, 5.0)
 
@@ -357,10 +457,10 @@ def _rating_chunks(
     sampler = _Sampler(movies, k)
     bounds = np.searchsorted(np.cumsum(users.counts), np.arange(chunk, int(users.counts.sum()), chunk), side="left")
     edges = np.unique(np.r_[0, bounds + 1, len(users.ids)])
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in itertools.pairwise(edges):
         rows, m = _pick_movies(sampler, users.taste[lo:hi], users.counts[lo:hi], len(movies.ids), rng)
         u = rows + lo
-        r = _rating_values(dataset, users, movies, u, m, k, rng)
+        r = _rating_values(dataset, users, movies, u, m, rng)
         ts = users.start[u] + (rng.random(len(u)) * users.span[u]).astype(np.int64)
         yield u, m, r, ts
 
@@ -395,7 +495,12 @@ def _rating_line(dataset: Dataset, user: int, movie: int, value: str, ts: int) -
 
 
 def _bad_rating_lines(
-    dataset: Dataset, bad: dict, users: _Users, movies: _Movies, sample: tuple[np.ndarray, ...], rng: np.random.Generator
+    dataset: Dataset,
+    bad: dict,
+    users: _Users,
+    movies: _Movies,
+    sample: tuple[np.ndarray, ...],
+    rng: np.random.Generator,
 ) -> list[str]:
     """Lines the cleaner must reject, one reason each, in exact numbers."""
     u, m, r, ts = sample
@@ -424,9 +529,11 @@ def _bad_rating_lines(
     if bad["duplicate"] > len(u):
         raise ValueError(f"cannot plant {bad['duplicate']} duplicates in a first chunk of {len(u)} ratings")
     for i in rng.choice(len(u), size=bad["duplicate"], replace=False):
-        other = [v for v in dataset.rating_values if v != r[i]][0]
+        other = next(v for v in dataset.rating_values if v != r[i])
         # an older copy with another value: the cleaner keeps the latest, i.e. the planted rating
-        lines.append(_rating_line(dataset, users.ids[u[i]], movies.ids[m[i]], _fmt_rating(dataset, other), ts[i] - 86_400))
+        lines.append(
+            _rating_line(dataset, users.ids[u[i]], movies.ids[m[i]], _fmt_rating(dataset, other), ts[i] - 86_400)
+        )
     return lines
 
 
@@ -451,7 +558,7 @@ def _csv_field(text: str) -> str:
     return buf.getvalue()
 
 
-def _movie_lines(dataset: Dataset, movies: _Movies, bad_movies: int, rng: np.random.Generator) -> list[str]:
+def _movie_lines(dataset: Dataset, movies: _Movies, bad_movies: int) -> list[str]:
     lines = []
     for i, movie_id in enumerate(movies.ids):
         title, genres = movies.titles[i], movies.genres[i]
@@ -503,7 +610,9 @@ def _user_lines(dataset: Dataset, users: _Users, rng: np.random.Generator, quirk
     return lines
 
 
-def _tag_lines(dataset: Dataset, tags: tuple[np.ndarray, ...], users: _Users, movies: _Movies, quirks: bool) -> list[str]:
+def _tag_lines(
+    dataset: Dataset, tags: tuple[np.ndarray, ...], users: _Users, movies: _Movies, quirks: bool
+) -> list[str]:
     u, m, ts, word = tags
     order = np.lexsort((m, u))
     lines = []
@@ -583,7 +692,8 @@ def generate(
 ) -> Path:
     """Write a synthetic edition of format `fmt` into out_dir/<folder>; returns that folder.
 
-    `n_users` / `n_movies` None: ml-100k's proportions for `n_ratings`.
+    `n_users` / `n_movies` None: `default_shape(n_ratings)`. `n_tags` (editions
+    with tags) defaults to n_ratings / 30.
     `n_ratings` is the exact number of clean ratings; `bad_lines` (kinds in
     BAD_LINE_KINDS) adds that many rating lines rejected for each reason,
     `malformed_movie` movie lines, and flags `no_year` / `no_genres` on that
@@ -598,7 +708,9 @@ def generate(
         n_users = d_users if n_users is None else n_users
         n_movies = d_movies if n_movies is None else n_movies
     if n_users < 1 or n_movies < 2 or n_ratings < n_users:
-        raise ValueError(f"need n_users >= 1, n_movies >= 2 and n_ratings >= n_users; got {n_users}, {n_movies}, {n_ratings}")
+        raise ValueError(
+            f"need n_users >= 1, n_movies >= 2 and n_ratings >= n_users; got {n_users}, {n_movies}, {n_ratings}"
+        )
     if folds and dataset.family != "100k":
         raise ValueError("official folds exist for ml-100k only")
     if folds and n_ratings > 20_000_000:
@@ -650,7 +762,7 @@ def generate(
     movie_out = _Writer(folder / dataset.movies.file, dataset.movies.encoding, crlf)
     if dataset.movies.header:
         movie_out.lines([dataset.movies.header])
-    movie_out.lines(_movie_lines(dataset, movies, bad["malformed_movie"], rng))
+    movie_out.lines(_movie_lines(dataset, movies, bad["malformed_movie"]))
     movie_out.close()
 
     if dataset.users is not None:
@@ -723,7 +835,9 @@ def generate(
         movie_popularity=movies.popularity,
         movie_years=movies.years,
     )
-    log.info("wrote synthetic %s (%d ratings) to %s in %.1fs", dataset.name, n_ratings, folder, time.perf_counter() - started)
+    log.info(
+        "wrote synthetic %s (%d ratings) to %s in %.1fs", dataset.name, n_ratings, folder, time.perf_counter() - started
+    )
     return folder
 
 

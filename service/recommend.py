@@ -163,7 +163,9 @@ def cold_start(args: Mapping[str, Any]) -> dict[str, Any]:
 def _profile(args: Mapping[str, Any]) -> dict[str, Any]:
     profile = {k: args[k] for k in PROFILE_FIELDS if args.get(k) is not None}
     if args.get("age") is not None and "age_band" not in profile:
-        from pipeline.features import age_band  # one banding table for pipeline and service
+        from pipeline.features import (
+            age_band,  # one banding table for pipeline and service
+        )
 
         profile["age_band"] = age_band(int(args["age"]))
     return profile

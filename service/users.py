@@ -143,7 +143,9 @@ def _ratings_map(items: Sequence[Mapping[str, Any]]) -> dict[int, float]:
 def _demographics(body: Mapping[str, Any]) -> dict[str, Any]:
     profile = {k: body[k] for k in DEMOGRAPHICS if body.get(k) is not None}
     if "age" in profile and "age_band" not in profile:
-        from pipeline.features import age_band  # one banding table for pipeline and service
+        from pipeline.features import (
+            age_band,  # one banding table for pipeline and service
+        )
 
         profile["age_band"] = age_band(int(profile["age"]))
     return profile

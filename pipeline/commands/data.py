@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import TextIO
 
 from pipeline import datasets
@@ -30,10 +29,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     fetch = sub.add_parser("fetch", help="download (or take --from) an edition, verify it, print its summary")
     _dataset_args(fetch)
-    fetch.add_argument("--from", dest="source", metavar="PATH", help="an existing folder or zip to use instead of downloading")
+    fetch.add_argument(
+        "--from", dest="source", metavar="PATH", help="an existing folder or zip to use instead of downloading"
+    )
     fetch.add_argument("--force", action="store_true", help="replace the folder even if present and verified")
     fetch.add_argument(
-        "--no-checksum", action="store_true", help="check that files are present, not their checksums (e.g. synthetic data)"
+        "--no-checksum",
+        action="store_true",
+        help="check that files are present, not their checksums (e.g. synthetic data)",
     )
     fetch.add_argument("--url", help="download from this URL instead of files.grouplens.org")
     fetch.add_argument("--timeout", type=float, default=60.0, help="seconds a download may stall (default 60)")
@@ -56,7 +59,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument("--folds", action="store_true", help="also write ml-100k's u1..u5 / ua / ub splits")
     synth.add_argument("--no-quirks", action="store_true", help="leave out the real files' oddities")
     synth.add_argument(
-        "--bad-lines", type=_bad_lines, default={}, metavar="KIND=N,…",
+        "--bad-lines",
+        type=_bad_lines,
+        default={},
+        metavar="KIND=N,…",
         help="plant lines to reject or flag, e.g. malformed=3,duplicate=5,no_year=1",
     )
     synth.add_argument("--data-dir", default=DEFAULT_DATA_DIR, help="parent folder (default ./data)")

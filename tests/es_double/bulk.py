@@ -4,11 +4,16 @@ Like Elasticsearch, the whole request is parsed before anything runs: a malforme
 line, an unknown action or metadata parameter, or a missing index fails the request as a
 whole (400); everything else fails item by item, and `errors` is true when any item failed.
 (https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-bulk)
+
+Speed: all lines are decoded by one `json.loads` of a JSON array when the request is well
+formed (line by line otherwise, to report the bad line), flat documents take the mapping's
+fast path, and successful index/create items are rendered straight to JSON text.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -26,6 +31,15 @@ _META = {
     "update": {"_index", "_id", "routing", "if_seq_no", "if_primary_term", "retry_on_conflict", "require_alias",
                "_source", "version", "version_type"},
 }
+_UNSUPPORTED_META = {"pipeline", "version", "version_type", "dynamic_templates", "_source"}
+_PLAIN_ID = re.compile(r'[^"\\\x00-\x1f\x7f-\uffff]*')
+
+
+class _BadLine:
+    """A line that is not valid JSON (reported per item for documents, per request for actions)."""
+
+    def __init__(self, error: ValueError) -> None:
+        self.error = error
 
 
 def _token(value: Any) -> str:
@@ -40,34 +54,46 @@ def _token(value: Any) -> str:
     return "VALUE_NUMBER"
 
 
-def _parse(raw: bytes, default_index: str | None) -> list[tuple[str, dict[str, Any], bytes | None]]:
+def _decode_lines(lines: list[bytes]) -> list[Any]:
+    """Decode every line; one array parse when everything is valid JSON."""
+    try:
+        return json.loads(b"[" + b",".join(lines) + b"]")
+    except ValueError:
+        pass
+    out: list[Any] = []
+    for line in lines:
+        try:
+            out.append(json.loads(line))
+        except ValueError as exc:
+            out.append(_BadLine(exc))
+    return out
+
+
+def _parse(raw: bytes, default_index: str | None) -> list[tuple[str, dict[str, Any], Any, bytes | None]]:
     if not raw.strip():
         raise EsError(400, "action_request_validation_exception", "Validation Failed: 1: no requests added;")
     if not raw.endswith(b"\n"):
         raise E.illegal_argument("The bulk request must be terminated by a newline [\\n]")
-    lines = raw.split(b"\n")
-    ops: list[tuple[str, dict[str, Any], bytes | None]] = []
-    i = 0
-    n = len(lines) - 1  # the terminating newline leaves one empty tail
-    while i < n:
-        line = lines[i]
-        line_no = i + 1
-        if not line.strip():
-            i += 1
-            continue
-        try:
-            action = json.loads(line)
-        except ValueError as exc:
-            raise EsError(400, "x_content_parse_exception", f"[1:{getattr(exc, 'colno', 1)}] {exc}")
+    all_lines = raw.split(b"\n")[:-1]
+    numbered = [(i + 1, line.rstrip(b"\r")) for i, line in enumerate(all_lines) if line.strip()]
+    decoded = _decode_lines([line for _, line in numbered])
+    ops: list[tuple[str, dict[str, Any], Any, bytes | None]] = []
+    k = 0
+    while k < len(numbered):
+        line_no, _line = numbered[k]
+        action = decoded[k]
+        if isinstance(action, _BadLine):
+            raise EsError(400, "x_content_parse_exception",
+                          f"[1:{getattr(action.error, 'colno', 1)}] {action.error}")
         if not isinstance(action, dict):
             raise E.illegal_argument(
                 f"Malformed action/metadata line [{line_no}], expected START_OBJECT or END_OBJECT but found "
                 f"[{_token(action)}]")
         if len(action) != 1:
             raise E.illegal_argument(
-                f"Malformed action/metadata line [{line_no}], expected a simple value for field "
-                f"[{list(action)[1] if len(action) > 1 else ''}] but found [START_OBJECT]" if len(action) > 1 else
-                f"Malformed action/metadata line [{line_no}], expected FIELD_NAME but found [END_OBJECT]")
+                f"Malformed action/metadata line [{line_no}], expected FIELD_NAME but found [END_OBJECT]"
+                if not action else
+                f"Malformed action/metadata line [{line_no}], expected END_OBJECT but found [FIELD_NAME]")
         kind, meta = next(iter(action.items()))
         if kind not in _ACTIONS:
             raise E.illegal_argument(
@@ -76,34 +102,35 @@ def _parse(raw: bytes, default_index: str | None) -> list[tuple[str, dict[str, A
         if not isinstance(meta, dict):
             raise E.illegal_argument(
                 f"Malformed action/metadata line [{line_no}], expected START_OBJECT but found [{_token(meta)}]")
+        allowed = _META[kind]
+        if not allowed.issuperset(meta):
+            key = next(k for k in meta if k not in allowed)
+            raise E.illegal_argument(f"Action/metadata line [{line_no}] contains an unknown parameter [{key}]")
         for key, value in meta.items():
-            if key not in _META[kind]:
-                raise E.illegal_argument(f"Action/metadata line [{line_no}] contains an unknown parameter [{key}]")
-            if isinstance(value, (dict, list)) and key != "dynamic_templates":
+            if value.__class__ in (dict, list) and key != "dynamic_templates":
                 raise E.illegal_argument(
                     f"Malformed action/metadata line [{line_no}], expected a simple value for field [{key}] but found "
-                    f"[{_token(value) if isinstance(value, list) else 'START_OBJECT'}]")
-        for key in ("pipeline", "version", "version_type", "dynamic_templates", "_source"):
-            if key in meta:
+                    f"[{'START_ARRAY' if isinstance(value, list) else 'START_OBJECT'}]")
+            if key in _UNSUPPORTED_META:
                 raise E.unsupported(f"bulk action parameter [{key}]")
         if "_index" not in meta and default_index is not None:
             meta = {**meta, "_index": default_index}
-        source: bytes | None = None
+        source: Any = None
+        source_raw: bytes | None = None
         if kind != "delete":
-            i += 1
-            if i >= n:
+            k += 1
+            if k >= len(numbered):
                 raise E.illegal_argument("The bulk request must be terminated by a newline [\\n]")
-            source = lines[i]
-        ops.append((kind, meta, source))
-        i += 1
+            source = decoded[k]
+            source_raw = numbered[k][1]
+        ops.append((kind, meta, source, source_raw))
+        k += 1
     problems = []
-    for kind, meta, _ in ops:
+    for kind, meta, _, _ in ops:
         if "_index" not in meta:
             problems.append("index is missing")
-        if kind in ("update", "delete") and meta.get("_id") in (None, ""):
+        if kind in ("update", "delete") and meta.get("_id") is None:
             problems.append("id is missing")
-        elif meta.get("_id") == "":
-            problems.append("if _id is specified it must not be empty")
     if problems:
         raise EsError(400, "action_request_validation_exception",
                       "Validation Failed: " + "".join(f"{k + 1}: {p};" for k, p in enumerate(problems)))
@@ -117,83 +144,108 @@ def _int_meta(meta: dict[str, Any], key: str) -> int | None:
     return None if value is None else int(value)
 
 
-def run_bulk(cluster: Cluster, raw: bytes, default_index: str | None, refresh: str, require_alias: bool) -> dict[str, Any]:
-    """Execute a bulk request; returns the response body (always HTTP 200)."""
+def _json_str(text: str) -> str:
+    return f'"{text}"' if _PLAIN_ID.fullmatch(text) else json.dumps(text, ensure_ascii=False)
+
+
+def run_bulk(cluster: Cluster, raw: bytes, default_index: str | None, refresh: str, require_alias: bool) -> bytes:
+    """Execute a bulk request; returns the response body as JSON bytes (always HTTP 200)."""
     started = time.monotonic()
     ops = _parse(raw, default_index)
-    items: list[dict[str, Any]] = []
+    items: list[str] = []
     errors = False
     touched: dict[str, IndexState] = {}
+    forced = ',"forced_refresh":true' if refresh == "true" else ""
     with cluster.lock:
-        for kind, meta, source_line in ops:
+        targets: dict[tuple[str, bool], IndexState] = {}
+        prefixes: dict[tuple[str, str], str] = {}
+        shard_parts: dict[str, str] = {}
+        has_faults = bool(cluster.bulk_faults)
+        for kind, meta, source, source_raw in ops:
             target = str(meta["_index"])
             doc_id = None if meta.get("_id") is None else str(meta["_id"])
             if kind in ("index", "create") and doc_id is None:
                 doc_id = new_doc_id()
-                kind_effective = "create"
+                op_type = "create"
+            elif kind == "index":
+                op_type = str(meta.get("op_type", "index"))
             else:
-                kind_effective = kind if kind != "index" else meta.get("op_type", "index")
-            resolved_name = target
-            existing = cluster.indices.get(target)
-            if existing is None:
-                members = cluster.aliases().get(target)
-                if members and len(members) == 1:
-                    resolved_name = members[0].name
-            fault = cluster.bulk_fault_for(kind, (target, resolved_name), doc_id)
-            if fault is not None:
-                errors = True
-                items.append({kind: {"_index": resolved_name, "_id": doc_id, "status": fault.status,
-                                     "error": {"type": fault.error_type, "reason": fault.reason}}})
-                continue
+                op_type = kind
+            flag = meta.get("require_alias")
+            must_alias = require_alias if flag is None else flag in (True, "true")
             try:
-                item = _execute(cluster, kind, kind_effective, meta, target, doc_id, source_line,
-                                require_alias or meta.get("require_alias") in (True, "true"))
+                idx = targets.get((target, must_alias))
+                if idx is None:
+                    if kind == "delete" and target not in cluster.indices and target not in cluster.aliases():
+                        raise E.index_not_found(target)  # deletes never auto-create an index
+                    idx = cluster.resolve_write(target, require_alias=must_alias)
+                    targets[(target, must_alias)] = idx
+                if has_faults:
+                    fault = cluster.bulk_fault_for(kind, (target, idx.name), doc_id)
+                    if fault is not None:
+                        raise EsError(fault.status, fault.error_type, fault.reason)
+                if doc_id == "":
+                    raise E.illegal_argument("if _id is specified it must not be empty")
+                if kind in ("index", "create"):
+                    if isinstance(source, _BadLine):
+                        raise EsError(400, "document_parsing_exception",
+                                      f"[1:{getattr(source.error, 'colno', 1)}] failed to parse",
+                                      caused_by=EsError(400, "json_parse_exception", str(source.error)))
+                    assert doc_id is not None
+                    if len(doc_id) > 128:
+                        cluster._check_id(doc_id)
+                    cas_seq = meta.get("if_seq_no")
+                    cas_term = meta.get("if_primary_term")
+                    doc, created = cluster.put_document(
+                        idx, doc_id, source, source_raw, op_type,
+                        None if cas_seq is None else int(cas_seq), None if cas_term is None else int(cas_term))
+                    prefix = prefixes.get((kind, idx.name))
+                    if prefix is None:
+                        prefix = f'{{"{kind}":{{"_index":{_json_str(idx.name)},"_id":'
+                        prefixes[(kind, idx.name)] = prefix
+                        shard_parts[idx.name] = f'"_shards":{{"total":{1 + idx.number_of_replicas},"successful":1,"failed":0}}'
+                    touched[idx.name] = idx
+                    if created:
+                        items.append(f'{prefix}{_json_str(doc_id)},"_version":{doc.version},"result":"created",'
+                                     f'{shard_parts[idx.name]},"_seq_no":{doc.seq_no},"_primary_term":1{forced},"status":201}}}}')
+                    else:
+                        items.append(f'{prefix}{_json_str(doc_id)},"_version":{doc.version},"result":"updated",'
+                                     f'{shard_parts[idx.name]},"_seq_no":{doc.seq_no},"_primary_term":1{forced},"status":200}}}}')
+                    continue
+                body = _execute_other(cluster, kind, meta, idx, doc_id, source, must_alias)
+                touched[idx.name] = idx
+                if forced:
+                    body["forced_refresh"] = True
+                items.append(json.dumps({kind: body}, separators=(",", ":"), ensure_ascii=False))
             except EsError as exc:
                 errors = True
-                item = {"_index": _error_index(exc, resolved_name), "_id": doc_id, "status": exc.status,
-                        "error": exc.to_dict()}
-                items.append({kind: item})
-                continue
-            idx = cluster.indices.get(item["_index"])
-            if idx is not None:
-                touched[idx.name] = idx
-            items.append({kind: item})
+                index_name = _error_index(exc, targets.get((target, must_alias)), target)
+                item = {"_index": index_name, "_id": doc_id, "status": exc.status, "error": exc.to_dict()}
+                items.append(json.dumps({kind: item}, separators=(",", ":"), ensure_ascii=False))
         if refresh in ("true", "wait_for"):
             for idx in touched.values():
                 idx.refresh()
-            if refresh == "true":
-                for entry in items:
-                    body = next(iter(entry.values()))
-                    if "error" not in body:
-                        body["forced_refresh"] = True
-    return {"errors": errors, "took": int((time.monotonic() - started) * 1000), "items": items}
+    took = int((time.monotonic() - started) * 1000)
+    head = f'{{"errors":{"true" if errors else "false"},"took":{took},"items":['
+    return (head + ",".join(items) + "]}").encode("utf-8")
 
 
-def _error_index(exc: EsError, fallback: str) -> str:
+def _error_index(exc: EsError, resolved: IndexState | None, target: str) -> str:
+    if resolved is not None:
+        return resolved.name
     index = exc.meta.get("index")
-    return index if isinstance(index, str) and exc.type != "index_not_found_exception" else fallback
+    return index if isinstance(index, str) and exc.type != "index_not_found_exception" else target
 
 
-def _execute(cluster: Cluster, kind: str, op_type: str, meta: dict[str, Any], target: str, doc_id: str | None,
-             source_line: bytes | None, require_alias: bool) -> dict[str, Any]:
+def _execute_other(cluster: Cluster, kind: str, meta: dict[str, Any], idx: IndexState, doc_id: str | None,
+                   source: Any, require_alias: bool) -> dict[str, Any]:
     if_seq_no = _int_meta(meta, "if_seq_no")
     if_primary_term = _int_meta(meta, "if_primary_term")
+    assert doc_id is not None
     if kind == "delete":
-        assert doc_id is not None
-        result = cluster.delete_document(target, doc_id, if_seq_no=if_seq_no, if_primary_term=if_primary_term)
+        result = cluster.delete_document(idx.name, doc_id, if_seq_no=if_seq_no, if_primary_term=if_primary_term)
         return {**result.body, "status": result.status}
-    assert source_line is not None
-    try:
-        source = json.loads(source_line)
-    except ValueError as exc:
-        cluster.resolve_write(target, require_alias=require_alias)
-        raise EsError(400, "document_parsing_exception", f"[1:{getattr(exc, 'colno', 1)}] failed to parse",
-                      caused_by=EsError(400, "json_parse_exception", str(exc)))
-    if kind == "update":
-        assert doc_id is not None
-        result = cluster.update_document(target, doc_id, source, if_seq_no=if_seq_no, if_primary_term=if_primary_term,
-                                         require_alias=require_alias)
-        return {**result.body, "status": result.status}
-    result = cluster.index_document(target, doc_id, source, source_line, op_type=op_type, if_seq_no=if_seq_no,
-                                    if_primary_term=if_primary_term, require_alias=require_alias)
+    if isinstance(source, _BadLine):
+        raise EsError(400, "x_content_parse_exception", f"[1:{getattr(source.error, 'colno', 1)}] {source.error}")
+    result = cluster.update_document(idx.name, doc_id, source, if_seq_no=if_seq_no, if_primary_term=if_primary_term)
     return {**result.body, "status": result.status}

@@ -465,11 +465,36 @@ class Mapping:
             spec = fast.get(key)
             if spec is None:
                 return None
+            cls = value.__class__
+            kind = spec.type
+            # the common cases inline: one plain value for a field without multi-fields
+            if not spec.subfields:
+                if kind == "keyword":
+                    if cls is str and spec.ignore_above is None:
+                        values[key] = [value]
+                        continue
+                elif kind in INTEGER_RANGES:
+                    if cls is int:
+                        lo, hi = INTEGER_RANGES[kind]
+                        if lo <= value <= hi:
+                            values[key] = [value]
+                            continue
+                        return None
+                elif kind == "float":
+                    if cls is float or cls is int:
+                        try:
+                            rounded = _F32.unpack(_F32.pack(value))[0]
+                        except (OverflowError, struct.error):
+                            return None
+                        if rounded - rounded != 0.0:
+                            return None
+                        values[key] = [rounded]
+                        continue
             if value is None:
                 if spec.null_value is not None:
                     return None
                 continue
-            if spec.type == "dense_vector":
+            if kind == "dense_vector":
                 vector = _fast_vector(spec, value)
                 if vector is None:
                     return None

@@ -311,8 +311,21 @@ def _exact_mask(ctx: ExecContext, spec: FieldSpec, values: list[Any]) -> np.ndar
     return mask
 
 
+def query_date(ctx: ExecContext, fmt: DateFormat, value: Any, round_up: bool) -> int:
+    """A date (or date math) in a query: JavaDateMathParser's ElasticsearchParseException on failure."""
+    try:
+        return parse_date_math(value, fmt, round_up, ctx.now_ms)
+    except EsError as exc:
+        raise ctx.fail(EsError(400, "elasticsearch_parse_exception",
+                               f"failed to parse date field [{value}] with format [{fmt.text}]: [{exc.reason}]",
+                               caused_by=exc))
+
+
 def _normalize_term(ctx: ExecContext, spec: FieldSpec, value: Any) -> Any:
     """Term value in indexed form; None means "matches nothing" (e.g. a decimal for an integer field)."""
+    if spec.type == "date":
+        assert spec.date_format is not None
+        return query_date(ctx, spec.date_format, value, False)
     if spec.type == "dense_vector":
         raise ctx.fail(E.illegal_argument(f"Field [{spec.path}] of type [dense_vector] doesn't support term queries"))
     if spec.type in INTEGER_RANGES and isinstance(value, float) and not value.is_integer():
@@ -501,11 +514,11 @@ class Range(Query):
 
     def _bounds(self, ctx: ExecContext, spec: FieldSpec) -> tuple[float | None, bool, float | None, bool]:
         def convert(value: Any, round_up: bool) -> float:
+            if spec.type == "date":
+                fmt = DateFormat.of(self.format) if self.format else spec.date_format
+                assert fmt is not None
+                return float(query_date(ctx, fmt, value, round_up))
             try:
-                if spec.type == "date":
-                    fmt = DateFormat.of(self.format) if self.format else spec.date_format
-                    assert fmt is not None
-                    return float(parse_date_math(value, fmt, round_up, ctx.now_ms))
                 number = float(normalize_query_value(_numeric_probe(spec), value))
             except EsError as exc:
                 raise ctx.fail(exc)
@@ -1102,7 +1115,9 @@ def similarity_scores(similarity: str, matrix: np.ndarray, query: np.ndarray) ->
     dots = (matrix @ query).astype(np.float32)
     if similarity in ("cosine", "dot_product"):
         return dots, np.maximum((one + dots) / np.float32(2), np.float32(0)).astype(np.float32)
-    scores = np.where(dots < 0, one / (one - dots), dots + one).astype(np.float32)
+    negative = dots < 0
+    with np.errstate(divide="ignore"):
+        scores = np.where(negative, one / (one - np.where(negative, dots, 0)), dots + one).astype(np.float32)
     return dots, scores
 
 

@@ -387,7 +387,15 @@ def execute_search(cluster: Cluster, expression: str | None, body: Any, params: 
         raise E.search_phase_failure(failures, phase, cluster.node_id)
     aggregations = None
     if request.aggs is not None:
-        aggregations = _run_aggs(cluster, request.aggs, runs)
+        try:
+            aggregations = _run_aggs(cluster, request.aggs, runs)
+        except EsError as exc:
+            if exc.type in ("parsing_exception", "x_content_parse_exception") or exc.reason.startswith(
+                    E.UNSUPPORTED_PREFIX):
+                raise
+            # aggregator creation / collection errors happen on the shards
+            raise E.search_phase_failure([(run.idx.name, exc) for run in runs] or [("", exc)], "query",
+                                         cluster.node_id)
     if request.post_filter is not None:
         for run in runs:
             try:
@@ -514,8 +522,8 @@ def _collect_hits(cluster: Cluster, request: SearchRequest, runs: list[_IndexRun
     all_scores = [r.scores[r.mask] for r in runs]
     if scoring and any(len(s) for s in all_scores):
         max_score = float32_json(max(float(s.max()) for s in all_scores if len(s)))
-    if request.size == 0 and request.sort is None:
-        return [], None if not any(len(s) for s in all_scores) else max_score
+    if request.size == 0:
+        return [], None  # no top docs are collected, so Elasticsearch reports max_score null
     selected: list[tuple[int, int, float, list[Any]]] = []
     if request.sort is None:
         pos_list, ord_list, score_list = [], [], []
@@ -576,7 +584,7 @@ def _collect_hits(cluster: Cluster, request: SearchRequest, runs: list[_IndexRun
                 if key.order == "desc":
                     less = not less
                 return -1 if less else 1
-            return (a[1], a[2]) < (b[1], b[2]) and -1 or 1
+            return -1 if (a[1], a[2]) < (b[1], b[2]) else 1
 
         entries.sort(key=functools.cmp_to_key(compare))
         for keys, pos, o, score, printed in entries[request.from_:window]:

@@ -525,9 +525,11 @@ class EsApp:
             refresh = "true"
         if refresh not in ("true", "false", "wait_for"):
             raise E.illegal_argument(f"Unknown value for refresh: [{refresh}].")
-        body = run_bulk(self.cluster, request.raw, args[0] if args else None, refresh,
-                        request.params.get("require_alias") == "true")
-        return Response(200, body)
+        raw = run_bulk(self.cluster, request.raw, args[0] if args else None, refresh,
+                       request.params.get("require_alias") == "true")
+        if request.params.get("pretty") in ("", "true"):
+            return Response(200, json.loads(raw))
+        return Response(200, raw=raw)
 
     # ------------------------------------------------------------------ search
     def search(self, request: Request, args: list[str]) -> Response:

@@ -32,7 +32,12 @@ def test_entry_is_complete(name):
 
 def test_file_formats_per_family():
     small, ml1m, ml10m, ml25m = (datasets.get(n) for n in ("ml-100k", "ml-1m", "ml-10m", "ml-25m"))
-    assert (small.ratings.file, small.ratings.sep, small.movies.sep, small.movies.encoding) == ("u.data", "\t", "|", "latin-1")
+    assert (small.ratings.file, small.ratings.sep, small.movies.sep, small.movies.encoding) == (
+        "u.data",
+        "\t",
+        "|",
+        "latin-1",
+    )
     assert len(small.movies.fields) == 24 and small.genre_format == "flags" and len(small.genres) == 19
     assert (ml1m.ratings.sep, ml1m.movies.encoding, ml1m.users.file) == ("::", "latin-1", "users.dat")
     assert ml10m.folder == "ml-10M100K" and ml10m.tags.file == "tags.dat" and ml10m.users is None

@@ -39,7 +39,12 @@ def test_parse_movie_lines():
     assert loaders.parse_movie(unknown, small) == (267, "unknown", None, [])
     assert loaders.parse_movie("4|Broken (1999)|01-Jan-1999||", small) is None
     csv_line = '11,"American President, The (1995)",Comedy|Drama|Romance'
-    assert loaders.parse_movie(csv_line, latest) == (11, "American President, The", 1995, ["Comedy", "Drama", "Romance"])
+    assert loaders.parse_movie(csv_line, latest) == (
+        11,
+        "American President, The",
+        1995,
+        ["Comedy", "Drama", "Romance"],
+    )
     assert loaders.parse_movie("143410,Hyena Road,(no genres listed)", latest) == (143410, "Hyena Road", None, [])
     assert loaders.parse_movie("x,Title (1999),Drama", latest) is None
 

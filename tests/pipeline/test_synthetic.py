@@ -26,7 +26,11 @@ def test_exact_rating_lines_and_expectations(synthetic_root):
     assert len(_data_lines(folder / "u.data")) == 2_016
     meta = synthetic.read_meta(folder)
     assert meta["expected"]["ratings"] == {
-        "malformed": 3, "out_of_range": 2, "unknown_movie": 4, "unknown_user": 2, "duplicate": 5
+        "malformed": 3,
+        "out_of_range": 2,
+        "unknown_movie": 4,
+        "unknown_user": 2,
+        "duplicate": 5,
     }
     # the "unknown" movie quirk plus the seeded ones
     assert meta["expected"]["flagged"]["movies"] == {"no_year": 2, "no_genres": 3}

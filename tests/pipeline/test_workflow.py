@@ -206,3 +206,47 @@ def test_unreachable_cluster_fails_before_any_spark_work(data_dir, monkeypatch):
     with pytest.raises(ExportError, match=r"Elasticsearch at http://127\.0\.0\.1:9 is unreachable"):
         run_pipeline(_config(data_dir, "http://127.0.0.1:9", "mr"), environ={})
     assert calls == []
+
+
+def test_items_rejected_once_with_429_are_retried(prepared, data_dir, es_url, index_prefix, es, es_double):
+    fault = es_double.reject_bulk_items(times=5, index=f"{index_prefix}-ratings-*")
+    record = _publish(prepared, data_dir, es_url, index_prefix).record
+    assert fault.hits == 5
+    assert record["status"] == "succeeded"
+    assert es.count(index=f"{index_prefix}-ratings")["count"] == N_RATINGS
+
+
+def test_5xx_items_and_whole_requests_are_retried(prepared, data_dir, es_url, index_prefix, es, es_double):
+    items = es_double.fail_bulk_items(status=503, index=f"{index_prefix}-users-*", ids={"1", "2"}, times=2)
+    requests = es_double.fail_requests(2, status=502, path="/_bulk")
+    record = _publish(prepared, data_dir, es_url, index_prefix).record
+    assert (items.hits, requests.remaining) == (2, 0)
+    assert record["status"] == "succeeded"
+    assert es.count(index=f"{index_prefix}-users")["count"] == N_USERS
+
+
+def test_items_failing_for_good_fail_the_run_and_keep_the_old_one_served(prepared, data_dir, es_url, index_prefix, es, es_double):
+    first = _publish(prepared, data_dir, es_url, index_prefix).record
+    fault = es_double.fail_bulk_items(status=503, index=f"{index_prefix}-movies-*", ids={"7"})  # forever
+    with pytest.raises(ExportError, match=r"1 of 45 documents failed to index into .*-movies-"):
+        _publish(prepared, data_dir, es_url, index_prefix)
+    assert fault.hits == 4  # the first try and max_retries=3 more
+    assert indices.live_run_id(es, index_prefix) == first["run_id"]
+    assert es.count(index=f"{index_prefix}-movies")["count"] == N_MOVIES
+    failed = next(r for r in runs.list_runs(es, index_prefix) if r["status"] == "failed")
+    assert failed["active"] is False and failed["finished_at"]
+    (error,) = failed["errors"]
+    assert error["step"] == "export_movies" and error["type"] == "ExportError"
+    assert error["items"][0]["id"] == "7" and error["items"][0]["status"] == 503
+    assert not any(es.indices.exists(index=name) for name in failed["indices"].values())
+    assert runs.get_run(es, index_prefix, first["run_id"])["active"] is True
+
+
+def test_rerun_after_a_failure_succeeds(prepared, data_dir, es_url, index_prefix, es, es_double):
+    es_double.fail_bulk_items(status=400, error_type="document_parsing_exception", index=f"{index_prefix}-users-*", ids={"3"})
+    with pytest.raises(ExportError):
+        _publish(prepared, data_dir, es_url, index_prefix)
+    es_double.clear_faults()
+    record = _publish(prepared, data_dir, es_url, index_prefix).record
+    assert indices.live_run_id(es, index_prefix) == record["run_id"]
+    assert sorted(r["status"] for r in runs.list_runs(es, index_prefix)) == ["failed", "succeeded"]

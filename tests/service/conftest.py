@@ -108,7 +108,7 @@ def trained(spark, tmp_path_factory) -> Trained:
 def publish(es: Elasticsearch, prefix: str, trained: Trained) -> str:
     """Serve `trained` under `prefix` the way `movierec run` does (indices, docs, alias swap, run record)."""
     indices.ensure_runs_index(es, prefix)
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     run_id = runs.new_run_id(started)
     names = indices.create_run_indices(es, prefix, run_id, trained.vector_size, trained.rank)
     for kind in indices.RUN_KINDS:
@@ -117,7 +117,7 @@ def publish(es: Elasticsearch, prefix: str, trained: Trained) -> str:
     indices.swap_aliases(es, prefix, names)
     record = runs.run_record(run_id, dataset=trained.dataset, started_at=started, params=trained.params, indices=names)
     record.update(runs.model_fields(trained.meta, trained.params))
-    record.update(runs.finish_fields(runs.SUCCEEDED, started, dt.datetime.now(dt.timezone.utc),
+    record.update(runs.finish_fields(runs.SUCCEEDED, started, dt.datetime.now(dt.UTC),
                                      counts={k: len(v) for k, v in trained.docs.items()}))
     record["active"] = True
     runs.put_run(es, prefix, record)

@@ -146,7 +146,7 @@ def test_ambiguous_title_lists_alternatives(client, served):
 
 def test_unknown_title_is_404_with_suggestions(client, served):
     t = served.trained
-    word = t.movies[sorted(t.movies)[0]]["title"].split()[0]
+    word = t.movies[min(t.movies)]["title"].split()[0]
     resp = client.get("/recommendations/by-title", query_string={"title": f"{word} qqqqqqqq"})
     assert resp.status_code == 404
     body = resp.get_json()

@@ -5,7 +5,12 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from service.schemas import MAX_NAME, MovieVectorArgsMixin, RecommendationsSchema, id_field
+from service.schemas import (
+    MAX_NAME,
+    MovieVectorArgsMixin,
+    RecommendationsSchema,
+    id_field,
+)
 
 MAX_RATINGS = 500
 

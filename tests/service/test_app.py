@@ -1,0 +1,60 @@
+"""The app factory, its configuration order, and the OpenAPI document."""
+
+from __future__ import annotations
+
+from elasticsearch import Elasticsearch
+
+from service import create_app, store
+
+
+def test_factory_defaults(monkeypatch):
+    monkeypatch.delenv("MOVIEREC_INDEX_PREFIX", raising=False)
+    monkeypatch.delenv("ES_URL", raising=False)
+    app = create_app()
+    assert app.debug is False and app.testing is False
+    assert app.config["INDEX_PREFIX"] == "movierec"
+    assert app.config["OPENAPI_JSON_PATH"] == "openapi.json" and app.config["OPENAPI_SWAGGER_UI_PATH"] == "/docs"
+    client = app.extensions["elasticsearch"]
+    assert isinstance(client, Elasticsearch)
+    with app.app_context():
+        assert store.client() is client
+        assert store.index_of("movies") == "movierec-movies"
+    assert client.transport.node_pool.get().base_url == "http://localhost:9200"
+
+
+def test_environment_then_given_mapping(monkeypatch):
+    monkeypatch.setenv("MOVIEREC_INDEX_PREFIX", "fromenv")
+    monkeypatch.setenv("ES_URL", "http://es.example:9201")
+    monkeypatch.setenv("ES_REQUEST_TIMEOUT", "7")
+    app = create_app()
+    assert app.config["INDEX_PREFIX"] == "fromenv"
+    opts = store.client_options_for(app.config)
+    assert opts["hosts"] == ["http://es.example:9201"] and opts["request_timeout"] == 7.0
+    app = create_app({"INDEX_PREFIX": "given", "ES_URL": "http://other:9200", "ES_REQUEST_TIMEOUT": 0.5})
+    assert app.config["INDEX_PREFIX"] == "given"
+    opts = store.client_options_for(app.config)
+    assert opts["hosts"] == ["http://other:9200"] and opts["request_timeout"] == 0.5
+
+
+def test_openapi_document_and_doc_pages():
+    client = create_app({"ES_URL": "http://127.0.0.1:9"}).test_client()
+    spec = client.get("/openapi.json").get_json()
+    assert spec["openapi"] == "3.0.3"
+    expected = {
+        ("get", "/health"), ("get", "/runs/current"), ("get", "/movies"), ("get", "/movies/{movie_id}"),
+        ("get", "/movies/{movie_id}/similar"), ("get", "/movies/{movie_id}/audience"), ("post", "/users"),
+        ("get", "/users/{user_id}"), ("post", "/users/{user_id}/ratings"), ("get", "/users/{user_id}/recommendations"),
+        ("get", "/recommendations/by-title"), ("post", "/recommendations/from-liked"), ("get", "/recommendations/cold-start"),
+    }
+    ops = {(m, p): op for p, item in spec["paths"].items() for m, op in item.items() if m in ("get", "post")}
+    assert set(ops) == expected
+    for op in ops.values():
+        assert op["summary"] and op["responses"]["default"] == {"$ref": "#/components/responses/DEFAULT_ERROR"}
+    error = spec["components"]["schemas"]["Error"]["properties"]
+    assert set(error) == {"code", "status", "message", "errors"}
+    k = next(p for p in ops[("get", "/users/{user_id}/recommendations")]["parameters"] if p["name"] == "k")
+    assert k["schema"]["minimum"] == 1 and k["schema"]["maximum"] == 100 and k["description"]
+    docs = client.get("/docs").get_data(as_text=True)
+    assert "/openapi.json" in docs and "/docs/assets/swagger-ui-bundle.js" in docs
+    assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
+    assert "redoc" in client.get("/redoc").get_data(as_text=True)

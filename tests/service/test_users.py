@@ -1,0 +1,120 @@
+"""Users: profiles, new users and new ratings folded in and searchable at once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from service.model import ActiveModel
+from service.users import top_genres
+from tests.service.conftest import assert_no_trace
+
+pytestmark = pytest.mark.spark
+
+
+def ranked(body):
+    return [(item["movie"]["movie_id"], item["score"]) for item in body["items"]]
+
+
+def folded_vector(served, ratings: dict[int, float]) -> np.ndarray:
+    t = served.trained
+    model = ActiveModel.from_run({"run_id": served.run_id, "model": t.meta, "params": t.params})
+    ids = sorted(ratings)
+    x = np.asarray([np.float32(t.movies[m]["factors"]) for m in ids], dtype=np.float64)
+    return model.fold_in(x, np.asarray([ratings[m] for m in ids])).vector
+
+
+def with_vectors(t):
+    return sorted(m for m, r in t.movies.items() if r.get("factors"))
+
+
+def test_top_genres_counts_then_name():
+    assert top_genres([["Drama", "Comedy"], ["Drama"], ["Action", "Comedy"], ["War"]]) == ["Comedy", "Drama", "Action"]
+
+
+def test_get_training_user_without_vector(client, served):
+    t = served.trained
+    user_id = min(t.users)
+    body = client.get(f"/users/{user_id}").get_json()
+    assert body["user_id"] == user_id and body["source"] == "training"
+    assert body["rated_movie_ids"] == sorted(t.ratings[user_id])
+    assert body["rating_count"] == len(t.ratings[user_id])
+    assert "factors" not in body
+
+
+def test_unknown_user_is_404_with_ways_forward(client, served):
+    resp = client.get("/users/999999")
+    assert resp.status_code == 404
+    body = resp.get_json()
+    assert body["errors"]["user_id"] == ["unknown user 999999"]
+    assert any("POST /users" in s for s in body["errors"]["suggestions"])
+    assert client.get("/users/999999/recommendations").status_code == 404
+    assert client.post("/users/999999/ratings", json={"ratings": [{"movie_id": 1, "rating": 4}]}).status_code == 404
+
+
+def test_new_user_is_folded_in_and_recommended_at_once(client, served, es):
+    t = served.trained
+    movies = with_vectors(t)
+    ratings = {movies[0]: 5.0, movies[4]: 4.0, movies[9]: 2.5}
+    resp = client.post("/users", json={"ratings": [{"movie_id": m, "rating": r} for m, r in ratings.items()],
+                                       "age": 23, "gender": "F", "occupation": "writer"})
+    assert resp.status_code == 201
+    user = resp.get_json()
+    user_id = user["user_id"]
+    assert user_id == max(t.users) + 1
+    assert user["source"] == "folded_in" and user["age_band"] == "18-24" and user["rating_count"] == 3
+    assert user["rated_movie_ids"] == sorted(ratings) and user["run_id"] == served.run_id
+    assert user["top_genres"] == top_genres(t.movies[m]["genres"] for m in ratings)
+    stored = es.get(index=f"{served.prefix}-users", id=str(user_id), source_exclude_vectors=False)["_source"]
+    assert stored["factors"] == pytest.approx(folded_vector(served, ratings), rel=1e-5, abs=1e-6)
+    written = es.search(index=f"{served.prefix}-ratings", query={"term": {"user_id": user_id}}, size=10)["hits"]["hits"]
+    assert sorted((h["_source"]["movie_id"], h["_source"]["rating"]) for h in written) == sorted(ratings.items())
+    assert all(h["_source"]["gender"] == "F" and h["_source"]["title"] for h in written)
+    recs = client.get(f"/users/{user_id}/recommendations?k=8").get_json()
+    want = t.expected(stored["factors"], k=8, exclude=ratings)
+    assert [m for m, _ in ranked(recs)] == [m for m, _ in want]
+
+
+def test_recommendations_change_right_after_new_ratings(client, served):
+    t = served.trained
+    movies = with_vectors(t)
+    user = client.post("/users", json={"ratings": [{"movie_id": movies[1], "rating": 5}]}).get_json()
+    user_id = user["user_id"]
+    before = [m for m, _ in ranked(client.get(f"/users/{user_id}/recommendations?k=5").get_json())]
+    new = {before[0]: 1.0, before[1]: 5.0, movies[20]: 4.5}
+    resp = client.post(f"/users/{user_id}/ratings", json={"ratings": [{"movie_id": m, "rating": r} for m, r in new.items()]})
+    assert resp.status_code == 200
+    assert resp.get_json()["rated_movie_ids"] == sorted({movies[1], *new})
+    after_body = client.get(f"/users/{user_id}/recommendations?k=5").get_json()
+    after = [m for m, _ in ranked(after_body)]
+    assert after != before
+    assert not set(after) & ({movies[1]} | set(new))
+    vector = folded_vector(served, {movies[1]: 5.0, **new})
+    assert after == [m for m, _ in t.expected(vector, k=5, exclude={movies[1], *new})]
+
+
+def test_training_user_refolded_from_stored_plus_new_ratings(client, served):
+    t = served.trained
+    user_id = sorted(t.users)[3]
+    extra = next(m for m in with_vectors(t) if m not in t.ratings[user_id])
+    resp = client.post(f"/users/{user_id}/ratings", json={"ratings": [{"movie_id": extra, "rating": 4.0}]})
+    body = resp.get_json()
+    assert resp.status_code == 200 and body["source"] == "folded_in"
+    assert body["rating_count"] == len(t.ratings[user_id]) + 1
+    recs = client.get(f"/users/{user_id}/recommendations?k=6").get_json()
+    vector = folded_vector(served, {**t.ratings[user_id], extra: 4.0})
+    assert [m for m, _ in ranked(recs)] == [m for m, _ in t.expected(vector, k=6, exclude={*t.ratings[user_id], extra})]
+
+
+def test_existing_id_conflicts_and_unknown_movies_are_named(client, served):
+    t = served.trained
+    movie = with_vectors(t)[0]
+    taken = min(t.users)
+    resp = client.post("/users", json={"user_id": taken, "ratings": [{"movie_id": movie, "rating": 4}]})
+    assert resp.status_code == 409 and resp.get_json()["code"] == 409
+    resp = client.post("/users", json={"ratings": [{"movie_id": movie, "rating": 4}, {"movie_id": 987654, "rating": 3}]})
+    assert resp.status_code == 422
+    assert resp.get_json()["errors"]["json"]["ratings"] == ["unknown movie ids: [987654]"]
+    assert_no_trace(resp.get_json())
+    chosen = client.post("/users", json={"user_id": 5000, "ratings": [{"movie_id": movie, "rating": 4}]})
+    assert chosen.status_code == 201 and chosen.get_json()["user_id"] == 5000
