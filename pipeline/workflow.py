@@ -201,18 +201,17 @@ def _evaluate(spark: Any, tables: Any, config: RunConfig, timer: _Timer) -> tupl
 
 def prepare(spark: Any, config: RunConfig, timings: dict[str, float] | None = None) -> Prepared:
     """Load, clean, build features, optionally tune/evaluate, train on all data, shape the export frames."""
-    from pipeline import als, features
-    from pipeline.clean import load_clean
+    from pipeline import als, clean, features
 
     timer = _Timer(timings if timings is not None else {})
     with timer.step("hash_inputs"):
         files = input_files(config.dataset, config.data_dir)
     with timer.step("load"):
-        tables, report = load_clean(spark, config.dataset, config.data_dir, max_reject_share=config.max_reject_share)
-        tables.ratings.cache()
+        tables, report = clean.load_clean(spark, config.dataset, config.data_dir, max_reject_share=config.max_reject_share)
     with timer.step("features"):
-        movie_feats = features.movie_features(tables.ratings, tables.movies, tables.links, tables.tags)
-        user_feats = features.user_features(tables.ratings, tables.movies, tables.users)
+        # cached: user features feed both the users and the ratings documents
+        movie_feats = features.movie_features(tables.ratings, tables.movies, tables.links, tables.tags).cache()
+        user_feats = features.user_features(tables.ratings, tables.movies, tables.users).cache()
     params, metrics, evaluation = config.params, {}, {}
     if config.tune or config.evaluate:
         params, metrics, evaluation = _evaluate(spark, tables, config, timer)
@@ -236,7 +235,9 @@ def prepare(spark: Any, config: RunConfig, timings: dict[str, float] | None = No
             "movies": _vector_sample(frames["movies"], "movie_id", config.sample_size),
             "users": _vector_sample(frames["users"], "user_id", config.sample_size),
         }
-    tables.ratings.unpersist()
+    movie_feats.unpersist()
+    user_feats.unpersist()
+    clean.unpersist(tables)  # the export frames are cached and materialised by the counts
     log.info("to export: %s", counts)
     return Prepared(
         dataset=config.dataset,

@@ -3,7 +3,8 @@
 Environment: WEB_CONCURRENCY (workers, default 2 x cores + 1), GUNICORN_THREADS
 (threads per worker, default 1), PORT (default 5000), GUNICORN_TIMEOUT
 (seconds, default 60: above ES_REQUEST_TIMEOUT so Elasticsearch timeouts
-become 504 answers rather than killed workers), LOG_LEVEL (default info).
+become 504 answers rather than killed workers), LOG_LEVEL (default info),
+GUNICORN_ACCESS_LOG (default "-": stdout; empty: off).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ graceful_timeout = 30
 keepalive = 5
 max_requests = 10_000  # recycle workers now and then (bounded memory growth)
 max_requests_jitter = 1_000
-accesslog = "-"
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None  # "" turns the access log off
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -112,7 +112,11 @@ def load(run_id: str | None = None) -> ActiveModel:
     if run is None:
         index = store.index_of("runs")
         raise NoActiveModel(index, f"the record of the active run {run_id} is missing from {index}")
-    return ActiveModel.from_run(run, loaded_at=time.monotonic())
+    try:
+        return ActiveModel.from_run(run, loaded_at=time.monotonic())
+    except (KeyError, TypeError, ValueError) as exc:
+        index = store.index_of("runs")
+        raise NoActiveModel(index, f"the record of run {run_id} in {index} cannot serve fold-in: {exc}") from exc
 
 
 def current(run_id: str | None = None) -> ActiveModel:

@@ -51,6 +51,7 @@ class Filters:
     exclude_genres: tuple[str, ...] = ()  # none of these
     min_rating: float | None = None  # on bayes_rating
     min_ratings: int | None = None  # on rating_count
+    min_popularity: float | None = None  # on popularity (percentile of rating_count, 0..1)
     year_from: int | None = None
     year_to: int | None = None
 
@@ -62,6 +63,7 @@ class Filters:
             exclude_genres=tuple(args.get("exclude_genre") or ()),
             min_rating=args.get("min_rating"),
             min_ratings=args.get("min_ratings"),
+            min_popularity=args.get("min_popularity"),
             year_from=args.get("year_from"),
             year_to=args.get("year_to"),
         )
@@ -140,6 +142,8 @@ def movie_filter(
         must.append({"range": {"bayes_rating": {"gte": filters.min_rating}}})
     if filters.min_ratings is not None:
         must.append({"range": {"rating_count": {"gte": filters.min_ratings}}})
+    if filters.min_popularity is not None:
+        must.append({"range": {"popularity": {"gte": filters.min_popularity}}})
     years = {k: v for k, v in (("gte", filters.year_from), ("lte", filters.year_to)) if v is not None}
     if years:
         must.append({"range": {"year": years}})

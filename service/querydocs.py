@@ -57,14 +57,18 @@ def render(prefix: str = DEFAULT_PREFIX) -> str:
     liked = [1, 50, 181]
     sections = [
         "# Elasticsearch queries behind the API\n",
-        "Every request the API sends, as Kibana Dev Tools text, generated from `service/queries.py` by "
-        "`python scripts/gen_query_docs.py` (a test fails when this page and the builders disagree). "
-        "Paste one into Dev Tools and adapt it. Vectors are shortened to a few numbers here; real ones have "
-        "the model's vector size. Any API call with `explain=true` returns its exact bodies, full vectors "
-        "included.\n",
-        "Scores: kNN on `factors` (`max_inner_product`) scores `dot < 0 ? 1/(1-dot) : dot+1`; on `factors_unit` "
-        "(`dot_product`, unit vectors) `(1+dot)/2`. The exact mode computes the same numbers with `script_score`, "
-        "so both modes agree. User text only ever appears as query values or script `params`.\n",
+        (
+            "Every request the API sends, as Kibana Dev Tools text, generated from `service/queries.py` by "
+            "`python scripts/gen_query_docs.py` (a test fails when this page and the builders disagree). "
+            "Paste one into Dev Tools and adapt it. Vectors are shortened to a few numbers here; real ones have "
+            "the model's vector size. Any API call with `explain=true` returns its exact bodies, full vectors "
+            "included.\n"
+        ),
+        (
+            "Scores: kNN on `factors` (`max_inner_product`) scores `dot < 0 ? 1/(1-dot) : dot+1`; on `factors_unit` "
+            "(`dot_product`, unit vectors) `(1+dot)/2`. The exact mode computes the same numbers with `script_score`, "
+            "so both modes agree. User text only ever appears as query values or script `params`.\n"
+        ),
         "## Vectors\n",
         _get("A user's vector", f"{users}/_doc/42?_source_exclude_vectors=false",
              "Elasticsearch 9.2+ leaves vectors out of `_source` unless asked; `factors` is the query vector "

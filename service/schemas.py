@@ -59,6 +59,10 @@ class FiltersMixin(ma.Schema):
     min_ratings = fields.Integer(
         strict=False, validate=validate.Range(min=0, max=MAX_ID), metadata=_desc("Minimum number of ratings", 20)
     )
+    min_popularity = fields.Float(
+        validate=validate.Range(min=0, max=1),
+        metadata=_desc("Minimum popularity: percentile of the rating count, 0 (least rated) to 1 (most)", 0.5),
+    )
     year_from = fields.Integer(validate=YEAR_RANGE, metadata=_desc("Released in or after this year", 1990))
     year_to = fields.Integer(validate=YEAR_RANGE, metadata=_desc("Released in or before this year", 1999))
 

@@ -7,16 +7,19 @@ only sends them, so tests can monkeypatch I/O here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from elasticsearch import Elasticsearch, NotFoundError, helpers
-from flask import Flask, current_app
+from flask import Flask, current_app, g
+from werkzeug.wrappers import Response
 
 from es_mappings import alias_name, run_id_of
 from service.errors import IndexMissing
 
 EXTENSION = "elasticsearch"
+T = TypeVar("T")
 
 
 def client_options_for(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -32,8 +35,34 @@ def client_options_for(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def init_app(app: Flask) -> None:
-    """Create the app's client (no connection is opened until the first request)."""
+    """Create the app's client (no connection is opened until the first request) and time requests."""
     app.extensions[EXTENSION] = Elasticsearch(**client_options_for(app.config))
+    app.before_request(_start_clock)
+    app.after_request(_server_timing)
+
+
+def _start_clock() -> None:
+    g.started = time.perf_counter()
+    g.es_ms, g.es_calls = 0.0, 0
+
+
+def _timed(call: Callable[[], T]) -> T:
+    """Run one Elasticsearch call, adding its wall time to this request's account."""
+    started = time.perf_counter()
+    try:
+        return call()
+    finally:
+        if "es_ms" in g:
+            g.es_ms += (time.perf_counter() - started) * 1000
+            g.es_calls += 1
+
+
+def _server_timing(response: Response) -> Response:
+    """`Server-Timing`: time spent waiting on Elasticsearch and in the whole app (W3C Server Timing)."""
+    if "started" in g:
+        total = (time.perf_counter() - g.started) * 1000
+        response.headers["Server-Timing"] = f"es;dur={g.es_ms:.2f};desc=\"{g.es_calls} calls\", app;dur={total:.2f}"
+    return response
 
 
 def client() -> Elasticsearch:
@@ -53,13 +82,13 @@ def _index_missing(exc: NotFoundError) -> bool:
 
 def search(kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
     """Run one search on the alias of `kind`; the raw response body."""
-    return client().search(index=index_of(kind), body=dict(body)).body
+    return _timed(lambda: client().search(index=index_of(kind), body=dict(body))).body
 
 
 def get(kind: str, doc_id: int | str, *, vectors: bool = False) -> dict[str, Any] | None:
     """One document's `_source` (vectors only when asked), or None when it does not exist."""
     try:
-        resp = client().get(index=index_of(kind), id=str(doc_id), source_exclude_vectors=not vectors)
+        resp = _timed(lambda: client().get(index=index_of(kind), id=str(doc_id), source_exclude_vectors=not vectors))
     except NotFoundError as exc:
         if _index_missing(exc):
             raise IndexMissing(index_of(kind)) from exc
@@ -69,30 +98,31 @@ def get(kind: str, doc_id: int | str, *, vectors: bool = False) -> dict[str, Any
 
 def create(kind: str, doc_id: int | str, doc: Mapping[str, Any]) -> None:
     """Index a new document, refusing to overwrite (ConflictError), visible to search on return."""
-    client().index(index=index_of(kind), id=str(doc_id), document=dict(doc), op_type="create", refresh="wait_for")
+    _timed(lambda: client().index(index=index_of(kind), id=str(doc_id), document=dict(doc), op_type="create",
+                                  refresh="wait_for"))
 
 
 def put(kind: str, doc_id: int | str, doc: Mapping[str, Any]) -> None:
     """Index (replace) a document, visible to search on return."""
-    client().index(index=index_of(kind), id=str(doc_id), document=dict(doc), refresh="wait_for")
+    _timed(lambda: client().index(index=index_of(kind), id=str(doc_id), document=dict(doc), refresh="wait_for"))
 
 
 def bulk_put(kind: str, docs: Iterable[tuple[str, Mapping[str, Any]]]) -> int:
     """Index (replace) many documents, visible on return; raises BulkIndexError on any refused item."""
     actions = ({"_index": index_of(kind), "_id": doc_id, "_source": dict(doc)} for doc_id, doc in docs)
-    ok, _ = helpers.bulk(client(), actions, refresh="wait_for", raise_on_error=True)
+    ok, _ = _timed(lambda: helpers.bulk(client(), actions, refresh="wait_for", raise_on_error=True))
     return int(ok)
 
 
 def count(kind: str) -> int:
     """Documents behind the alias of `kind`."""
-    return int(client().count(index=index_of(kind)).body["count"])
+    return int(_timed(lambda: client().count(index=index_of(kind))).body["count"])
 
 
 def alias_target(kind: str) -> str | None:
     """The concrete index the alias of `kind` points at, or None when the alias does not exist."""
     try:
-        resp = client().indices.get_alias(name=index_of(kind))
+        resp = _timed(lambda: client().indices.get_alias(name=index_of(kind)))
     except NotFoundError:
         return None
     names = sorted(resp.body)
@@ -107,4 +137,4 @@ def active_run_id() -> str | None:
 
 def server_info() -> dict[str, Any]:
     """Cluster name and version (a cheap reachability probe)."""
-    return client().info().body
+    return _timed(lambda: client().info()).body

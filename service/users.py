@@ -76,7 +76,7 @@ def fold(session: Session, ratings: Mapping[int, float], *, liked: bool = False,
         abort(422, message="None of these movies has a vector in the current model.",
               errors={"json": {field: ["no rated movie has a vector in the current model (nobody else rated them)"]}})
     run_ids = {found[m][2] for m in usable} - {None}
-    active = model.current(sorted(run_ids)[0] if len(run_ids) == 1 else None)
+    active = model.current(next(iter(run_ids)) if len(run_ids) == 1 else None)
     factors = np.vstack([found[m][1] for m in usable])
     values = np.asarray([ratings[m] for m in usable], dtype=np.float64)
     try:
@@ -183,7 +183,7 @@ def _epoch(value: Any) -> int:
     if isinstance(value, str):
         from datetime import datetime
 
-        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())  # noqa: FURB162 - 3.10 refuses "Z"
     return int(time.time())
 
 

@@ -52,8 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth = sub.add_parser("synth", help="write a synthetic MovieLens-shaped edition with planted structure")
     synth.add_argument("--format", dest="fmt", choices=datasets.NAMES, default="ml-100k", help="edition format")
     synth.add_argument("--ratings", type=int, default=100_000, help="clean ratings to write (default 100000)")
-    synth.add_argument("--users", type=int, default=None, help="users (default: ml-100k proportions)")
-    synth.add_argument("--movies", type=int, default=None, help="movies (default: ml-100k proportions)")
+    synth.add_argument("--users", type=int, default=None, help="users (default: grows with --ratings, 943 at 100k)")
+    synth.add_argument("--movies", type=int, default=None, help="movies (default: grows with --ratings, 1682 at 100k)")
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--clusters", type=int, default=8, help="planted taste clusters (default 8)")
     synth.add_argument("--folds", action="store_true", help="also write ml-100k's u1..u5 / ua / ub splits")
@@ -136,7 +136,7 @@ def _summarise(args: argparse.Namespace, out: TextIO) -> int:
 def run_list(args: argparse.Namespace) -> int:
     for d in datasets.DATASETS.values():
         checksum = "md5 " + d.zip_md5 if d.zip_md5 else "no published checksum"
-        sys.stdout.write(f"{d.name:<16} {d.folder + '/':<13} {', '.join(d.tables):<32} {checksum}\n")
+        sys.stdout.write(f"{d.name:<16} {d.folder + '/':<17} {', '.join(d.tables):<32} {checksum}\n")
     return 0
 
 

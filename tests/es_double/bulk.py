@@ -23,15 +23,51 @@ from tests.es_double.store import Cluster, IndexState, new_doc_id
 
 _ACTIONS = ("index", "create", "delete", "update")
 _META = {
-    "index": {"_index", "_id", "routing", "if_seq_no", "if_primary_term", "version", "version_type", "pipeline",
-              "require_alias", "dynamic_templates", "op_type", "require_data_stream", "list_executed_pipelines"},
-    "create": {"_index", "_id", "routing", "if_seq_no", "if_primary_term", "version", "version_type", "pipeline",
-               "require_alias", "dynamic_templates", "require_data_stream", "list_executed_pipelines"},
+    "index": {
+        "_index",
+        "_id",
+        "routing",
+        "if_seq_no",
+        "if_primary_term",
+        "version",
+        "version_type",
+        "pipeline",
+        "require_alias",
+        "dynamic_templates",
+        "op_type",
+        "require_data_stream",
+        "list_executed_pipelines",
+    },
+    "create": {
+        "_index",
+        "_id",
+        "routing",
+        "if_seq_no",
+        "if_primary_term",
+        "version",
+        "version_type",
+        "pipeline",
+        "require_alias",
+        "dynamic_templates",
+        "require_data_stream",
+        "list_executed_pipelines",
+    },
     "delete": {"_index", "_id", "routing", "if_seq_no", "if_primary_term", "version", "version_type", "require_alias"},
-    "update": {"_index", "_id", "routing", "if_seq_no", "if_primary_term", "retry_on_conflict", "require_alias",
-               "_source", "version", "version_type"},
+    "update": {
+        "_index",
+        "_id",
+        "routing",
+        "if_seq_no",
+        "if_primary_term",
+        "retry_on_conflict",
+        "require_alias",
+        "_source",
+        "version",
+        "version_type",
+    },
 }
 _UNSUPPORTED_META = {"pipeline", "version", "version_type", "dynamic_templates", "_source"}
+_PLAIN_META = frozenset({"_index", "_id"})
 _PLAIN_ID = re.compile(r'[^"\\\x00-\x1f\x7f-\uffff]*')
 
 
@@ -83,36 +119,30 @@ def _parse(raw: bytes, default_index: str | None) -> list[tuple[str, dict[str, A
         line_no, _line = numbered[k]
         action = decoded[k]
         if isinstance(action, _BadLine):
-            raise EsError(400, "x_content_parse_exception",
-                          f"[1:{getattr(action.error, 'colno', 1)}] {action.error}")
+            raise EsError(400, "x_content_parse_exception", f"[1:{getattr(action.error, 'colno', 1)}] {action.error}")
         if not isinstance(action, dict):
             raise E.illegal_argument(
                 f"Malformed action/metadata line [{line_no}], expected START_OBJECT or END_OBJECT but found "
-                f"[{_token(action)}]")
+                f"[{_token(action)}]"
+            )
         if len(action) != 1:
             raise E.illegal_argument(
                 f"Malformed action/metadata line [{line_no}], expected FIELD_NAME but found [END_OBJECT]"
-                if not action else
-                f"Malformed action/metadata line [{line_no}], expected END_OBJECT but found [FIELD_NAME]")
+                if not action
+                else f"Malformed action/metadata line [{line_no}], expected END_OBJECT but found [FIELD_NAME]"
+            )
         kind, meta = next(iter(action.items()))
         if kind not in _ACTIONS:
             raise E.illegal_argument(
                 f"Malformed action/metadata line [{line_no}], expected field [create], [delete], [index] or [update] "
-                f"but found [{kind}]")
+                f"but found [{kind}]"
+            )
         if not isinstance(meta, dict):
             raise E.illegal_argument(
-                f"Malformed action/metadata line [{line_no}], expected START_OBJECT but found [{_token(meta)}]")
-        allowed = _META[kind]
-        if not allowed.issuperset(meta):
-            key = next(k for k in meta if k not in allowed)
-            raise E.illegal_argument(f"Action/metadata line [{line_no}] contains an unknown parameter [{key}]")
-        for key, value in meta.items():
-            if value.__class__ in (dict, list) and key != "dynamic_templates":
-                raise E.illegal_argument(
-                    f"Malformed action/metadata line [{line_no}], expected a simple value for field [{key}] but found "
-                    f"[{'START_ARRAY' if isinstance(value, list) else 'START_OBJECT'}]")
-            if key in _UNSUPPORTED_META:
-                raise E.unsupported(f"bulk action parameter [{key}]")
+                f"Malformed action/metadata line [{line_no}], expected START_OBJECT but found [{_token(meta)}]"
+            )
+        if not (_PLAIN_META.issuperset(meta) and _simple(meta)):
+            _check_meta(kind, meta, line_no)
         if "_index" not in meta and default_index is not None:
             meta = {**meta, "_index": default_index}
         source: Any = None
@@ -132,11 +162,36 @@ def _parse(raw: bytes, default_index: str | None) -> list[tuple[str, dict[str, A
         if kind in ("update", "delete") and meta.get("_id") is None:
             problems.append("id is missing")
     if problems:
-        raise EsError(400, "action_request_validation_exception",
-                      "Validation Failed: " + "".join(f"{k + 1}: {p};" for k, p in enumerate(problems)))
+        raise EsError(
+            400,
+            "action_request_validation_exception",
+            "Validation Failed: " + "".join(f"{k + 1}: {p};" for k, p in enumerate(problems)),
+        )
     if not ops:
         raise EsError(400, "action_request_validation_exception", "Validation Failed: 1: no requests added;")
     return ops
+
+
+def _check_meta(kind: str, meta: dict[str, Any], line_no: int) -> None:
+    """Full validation of an action line's metadata (the common `_index`/`_id` case skips it)."""
+    allowed = _META[kind]
+    for key, value in meta.items():
+        if key not in allowed:
+            raise E.illegal_argument(f"Action/metadata line [{line_no}] contains an unknown parameter [{key}]")
+        if value.__class__ in (dict, list) and key != "dynamic_templates":
+            raise E.illegal_argument(
+                f"Malformed action/metadata line [{line_no}], expected a simple value for field [{key}] but found "
+                f"[{'START_ARRAY' if isinstance(value, list) else 'START_OBJECT'}]"
+            )
+        if key in _UNSUPPORTED_META:
+            raise E.unsupported(f"bulk action parameter [{key}]")
+
+
+def _simple(meta: dict[str, Any]) -> bool:
+    for value in meta.values():
+        if value.__class__ in (dict, list):
+            return False
+    return True
 
 
 def _int_meta(meta: dict[str, Any], key: str) -> int | None:
@@ -188,29 +243,44 @@ def run_bulk(cluster: Cluster, raw: bytes, default_index: str | None, refresh: s
                     raise E.illegal_argument("if _id is specified it must not be empty")
                 if kind in ("index", "create"):
                     if isinstance(source, _BadLine):
-                        raise EsError(400, "document_parsing_exception",
-                                      f"[1:{getattr(source.error, 'colno', 1)}] failed to parse",
-                                      caused_by=EsError(400, "json_parse_exception", str(source.error)))
+                        raise EsError(
+                            400,
+                            "document_parsing_exception",
+                            f"[1:{getattr(source.error, 'colno', 1)}] failed to parse",
+                            caused_by=EsError(400, "json_parse_exception", str(source.error)),
+                        )
                     assert doc_id is not None
                     if len(doc_id) > 128:
                         cluster._check_id(doc_id)
                     cas_seq = meta.get("if_seq_no")
                     cas_term = meta.get("if_primary_term")
                     doc, created = cluster.put_document(
-                        idx, doc_id, source, source_raw, op_type,
-                        None if cas_seq is None else int(cas_seq), None if cas_term is None else int(cas_term))
+                        idx,
+                        doc_id,
+                        source,
+                        source_raw,
+                        op_type,
+                        None if cas_seq is None else int(cas_seq),
+                        None if cas_term is None else int(cas_term),
+                    )
                     prefix = prefixes.get((kind, idx.name))
                     if prefix is None:
                         prefix = f'{{"{kind}":{{"_index":{_json_str(idx.name)},"_id":'
                         prefixes[(kind, idx.name)] = prefix
-                        shard_parts[idx.name] = f'"_shards":{{"total":{1 + idx.number_of_replicas},"successful":1,"failed":0}}'
+                        shard_parts[idx.name] = (
+                            f'"_shards":{{"total":{1 + idx.number_of_replicas},"successful":1,"failed":0}}'
+                        )
                     touched[idx.name] = idx
                     if created:
-                        items.append(f'{prefix}{_json_str(doc_id)},"_version":{doc.version},"result":"created",'
-                                     f'{shard_parts[idx.name]},"_seq_no":{doc.seq_no},"_primary_term":1{forced},"status":201}}}}')
+                        items.append(
+                            f'{prefix}{_json_str(doc_id)},"_version":{doc.version},"result":"created",'
+                            f'{shard_parts[idx.name]},"_seq_no":{doc.seq_no},"_primary_term":1{forced},"status":201}}}}'
+                        )
                     else:
-                        items.append(f'{prefix}{_json_str(doc_id)},"_version":{doc.version},"result":"updated",'
-                                     f'{shard_parts[idx.name]},"_seq_no":{doc.seq_no},"_primary_term":1{forced},"status":200}}}}')
+                        items.append(
+                            f'{prefix}{_json_str(doc_id)},"_version":{doc.version},"result":"updated",'
+                            f'{shard_parts[idx.name]},"_seq_no":{doc.seq_no},"_primary_term":1{forced},"status":200}}}}'
+                        )
                     continue
                 body = _execute_other(cluster, kind, meta, idx, doc_id, source, must_alias)
                 touched[idx.name] = idx
@@ -237,8 +307,15 @@ def _error_index(exc: EsError, resolved: IndexState | None, target: str) -> str:
     return index if isinstance(index, str) and exc.type != "index_not_found_exception" else target
 
 
-def _execute_other(cluster: Cluster, kind: str, meta: dict[str, Any], idx: IndexState, doc_id: str | None,
-                   source: Any, require_alias: bool) -> dict[str, Any]:
+def _execute_other(
+    cluster: Cluster,
+    kind: str,
+    meta: dict[str, Any],
+    idx: IndexState,
+    doc_id: str | None,
+    source: Any,
+    require_alias: bool,
+) -> dict[str, Any]:
     if_seq_no = _int_meta(meta, "if_seq_no")
     if_primary_term = _int_meta(meta, "if_primary_term")
     assert doc_id is not None

@@ -31,11 +31,18 @@ _LENIENT_ISO = re.compile(
     r"(?:T(?P<h>\d{1,2})(?::(?P<mi>\d{1,2})(?::(?P<s>\d{1,2})(?:[.,](?P<f>\d{1,9}))?)?)?"
     r"(?P<z>Z|[+-]\d{2}(?::?\d{2})?)?)?)?)?"
 )
-_SLASH = re.compile(r"(?P<y>\d{4})/(?P<mo>\d{2})/(?P<d>\d{2})(?: (?P<h>\d{2}):(?P<mi>\d{2}):(?P<s>\d{2}))?(?: (?P<z>Z|[+-]\d{2}:?\d{2}))?")
+_SLASH = re.compile(
+    r"(?P<y>\d{4})/(?P<mo>\d{2})/(?P<d>\d{2})(?: (?P<h>\d{2}):(?P<mi>\d{2}):(?P<s>\d{2}))?(?: (?P<z>Z|[+-]\d{2}:?\d{2}))?"
+)
 _DASH_SPACE = re.compile(r"(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})(?: (?P<h>\d{2}):(?P<mi>\d{2}):(?P<s>\d{2}))?")
 _EPOCH = re.compile(r"-?\d+(?:\.\d+)?")
 
-_ISO_NAMES = {"strict_date_optional_time", "date_optional_time", "strict_date_optional_time_nanos", "date_optional_time_nanos"}
+_ISO_NAMES = {
+    "strict_date_optional_time",
+    "date_optional_time",
+    "strict_date_optional_time_nanos",
+    "date_optional_time_nanos",
+}
 _DATE_ONLY = {"strict_date", "date"}
 _DATE_TIME = {"strict_date_time", "date_time"}
 _PATTERNS = {
@@ -134,7 +141,13 @@ def _parse_one(fmt: str, value: object) -> int:
         if (zone is not None) != with_zone:
             raise DateParseError(text)
         return _to_millis(
-            int(m["y"]), int(m["mo"]), int(m["d"]), int(m["h"] or 0), int(m["mi"] or 0), int(m["s"] or 0), None,
+            int(m["y"]),
+            int(m["mo"]),
+            int(m["d"]),
+            int(m["h"] or 0),
+            int(m["mi"] or 0),
+            int(m["s"] or 0),
+            None,
             _zone_offset(zone),
         )
     raise DateParseError(text)
@@ -152,9 +165,16 @@ def check_format(fmt: str) -> list[str]:
     """Split `a||b` and refuse formats the double does not implement."""
     parts = [p.strip() for p in fmt.split("||")]
     for p in parts:
-        if p not in _ISO_NAMES and p not in _DATE_ONLY and p not in _DATE_TIME and p not in _PATTERNS and p not in (
-            "epoch_millis",
-            "epoch_second",
+        if (
+            p not in _ISO_NAMES
+            and p not in _DATE_ONLY
+            and p not in _DATE_TIME
+            and p not in _PATTERNS
+            and p
+            not in (
+                "epoch_millis",
+                "epoch_second",
+            )
         ):
             raise unsupported(f"date format [{p}]")
     return parts
@@ -186,7 +206,9 @@ class DateFormat:
             caused_by=EsError(
                 400,
                 "date_time_parse_exception",
-                "Failed to parse with all enclosed parsers" if len(self.parts) > 1 else f"Text '{value}' could not be parsed at index 0",
+                "Failed to parse with all enclosed parsers"
+                if len(self.parts) > 1
+                else f"Text '{value}' could not be parsed at index 0",
             ),
         )
 

@@ -19,13 +19,21 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Collection, Iterator
 
-from tests.es_double.faults import INJECTED, FaultState, RequestFault, rejected_execution
+from tests.es_double.faults import (
+    INJECTED,
+    FaultState,
+    RequestFault,
+    rejected_execution,
+)
 from tests.es_double.server import EsApp, HttpServer
 from tests.es_double.store import BulkItemFault, Cluster
 
 _DEFAULT_ERRORS = {
     429: rejected_execution("indices:data/write/bulk"),
-    503: ("cluster_block_exception", "blocked by: [SERVICE_UNAVAILABLE/1/state not recovered / initialized];" + INJECTED),
+    503: (
+        "cluster_block_exception",
+        "blocked by: [SERVICE_UNAVAILABLE/1/state not recovered / initialized];" + INJECTED,
+    ),
     500: ("exception", "internal server error" + INJECTED),
     400: ("document_parsing_exception", "[1:1] failed to parse" + INJECTED),
 }
@@ -97,14 +105,26 @@ class EsDouble:
             self.cluster.bulk_faults.append(fault)
         return fault
 
-    def reject_bulk_items(self, times: int = 1, *, index: str | None = None,
-                          ids: Collection[str] | Callable[[str | None], bool] | None = None) -> BulkItemFault:
+    def reject_bulk_items(
+        self,
+        times: int = 1,
+        *,
+        index: str | None = None,
+        ids: Collection[str] | Callable[[str | None], bool] | None = None,
+    ) -> BulkItemFault:
         """429 `es_rejected_execution_exception` for the next `times` matching items, then success."""
         return self.fail_bulk_items(status=429, index=index, ids=ids, times=times)
 
     # ------------------------------------------------------------------ request faults
-    def fail_requests(self, count: int, *, status: int = 429, error_type: str | None = None,
-                      reason: str | None = None, path: str | None = None) -> RequestFault:
+    def fail_requests(
+        self,
+        count: int,
+        *,
+        status: int = 429,
+        error_type: str | None = None,
+        reason: str | None = None,
+        path: str | None = None,
+    ) -> RequestFault:
         """Answer the next `count` requests (those whose path matches the fnmatch `path`) with an error."""
         kind, text = _error_for(status, error_type, reason)
         fault = RequestFault(status, kind, text, count, path)

@@ -80,6 +80,9 @@ _JAVA_EXCEPTIONS = {
     "date_time_parse_exception",
     "json_parse_exception",
     "array_index_out_of_bounds_exception",
+    # xcontent-library exceptions are not ElasticsearchExceptions either
+    "x_content_parse_exception",
+    "named_object_not_found_exception",
 }
 
 
@@ -99,7 +102,9 @@ def parsing_error(reason: str, location: tuple[int, int] | None = None, caused_b
     return EsError(400, "parsing_exception", reason, meta=extra, caused_by=caused_by)
 
 
-def x_content_parse_error(reason: str, location: tuple[int, int] | None = None, caused_by: EsError | None = None) -> EsError:
+def x_content_parse_error(
+    reason: str, location: tuple[int, int] | None = None, caused_by: EsError | None = None
+) -> EsError:
     """400 `x_content_parse_exception`: the object parser's "[line:col] [knn] unknown field [x]"."""
     prefix = f"[{location[0]}:{location[1]}] " if location else ""
     return EsError(400, "x_content_parse_exception", prefix + reason, caused_by=caused_by)

@@ -76,4 +76,3 @@ class FaultState:
             if self.delay_pattern is not None and not fnmatch.fnmatchcase(path, self.delay_pattern):
                 return 0.0
             return self.delay_seconds
-

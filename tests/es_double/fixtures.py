@@ -73,8 +73,9 @@ def index_prefix(es_url: str) -> Iterator[str]:
     yield prefix
     client = _client(es_url).options(ignore_status=404)
     try:
-        found = client.indices.get(index=f"{prefix}*", expand_wildcards="all", ignore_unavailable=True,
-                                   allow_no_indices=True)
+        found = client.indices.get(
+            index=f"{prefix}*", expand_wildcards="all", ignore_unavailable=True, allow_no_indices=True
+        )
         names = sorted(found.body) if found.meta.status == 200 else []
         for start in range(0, len(names), 50):
             client.indices.delete(index=",".join(names[start : start + 50]), ignore_unavailable=True)

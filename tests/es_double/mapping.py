@@ -37,15 +37,62 @@ FLOAT_TYPES = ("double", "float", "half_float")
 NUMERIC_TYPES = tuple(INTEGER_RANGES) + FLOAT_TYPES
 LEAF_TYPES = ("text", "keyword", "boolean", "date", "dense_vector") + NUMERIC_TYPES
 KNOWN_ES_TYPES = {
-    "nested", "flattened", "geo_point", "geo_shape", "ip", "scaled_float", "unsigned_long", "date_nanos",
-    "match_only_text", "wildcard", "constant_keyword", "completion", "search_as_you_type", "alias",
-    "binary", "integer_range", "long_range", "float_range", "double_range", "date_range", "ip_range",
-    "sparse_vector", "rank_feature", "rank_features", "semantic_text", "token_count", "percolator",
-    "join", "histogram", "version", "annotated_text", "murmur3", "point", "shape", "aggregate_metric_double",
-    "rank_vectors", "counted_keyword", "passthrough", "exponential_histogram",
+    "nested",
+    "flattened",
+    "geo_point",
+    "geo_shape",
+    "ip",
+    "scaled_float",
+    "unsigned_long",
+    "date_nanos",
+    "match_only_text",
+    "wildcard",
+    "constant_keyword",
+    "completion",
+    "search_as_you_type",
+    "alias",
+    "binary",
+    "integer_range",
+    "long_range",
+    "float_range",
+    "double_range",
+    "date_range",
+    "ip_range",
+    "sparse_vector",
+    "rank_feature",
+    "rank_features",
+    "semantic_text",
+    "token_count",
+    "percolator",
+    "join",
+    "histogram",
+    "version",
+    "annotated_text",
+    "murmur3",
+    "point",
+    "shape",
+    "aggregate_metric_double",
+    "rank_vectors",
+    "counted_keyword",
+    "passthrough",
+    "exponential_histogram",
 }
-METADATA_FIELDS = ("_id", "_index", "_routing", "_source", "_seq_no", "_primary_term", "_version", "_ignored",
-                   "_field_names", "_doc_count", "_tier", "_data_stream_timestamp", "_feature", "_nested_path")
+METADATA_FIELDS = (
+    "_id",
+    "_index",
+    "_routing",
+    "_source",
+    "_seq_no",
+    "_primary_term",
+    "_version",
+    "_ignored",
+    "_field_names",
+    "_doc_count",
+    "_tier",
+    "_data_stream_timestamp",
+    "_feature",
+    "_nested_path",
+)
 SIMILARITIES = ("l2_norm", "dot_product", "cosine", "max_inner_product")
 VECTOR_INDEX_TYPES = {
     # type -> (allowed keys besides "type", float-only, dims check)
@@ -64,24 +111,75 @@ UNIT_VECTOR_EPS = 1e-3  # DenseVectorFieldMapper.EPS, compared against the squar
 
 _COMMON = {"type", "meta", "index", "store", "doc_values", "boost"}
 _ALLOWED_PARAMS = {
-    "text": _COMMON | {"fields", "analyzer", "search_analyzer", "search_quote_analyzer", "norms", "index_options",
-                       "fielddata", "similarity", "position_increment_gap", "term_vector", "eager_global_ordinals",
-                       "fielddata_frequency_filter", "index_phrases", "index_prefixes"},
-    "keyword": _COMMON | {"fields", "ignore_above", "null_value", "norms", "normalizer", "index_options",
-                          "similarity", "eager_global_ordinals", "split_queries_on_whitespace", "script", "on_script_error",
-                          "time_series_dimension"},
+    "text": _COMMON
+    | {
+        "fields",
+        "analyzer",
+        "search_analyzer",
+        "search_quote_analyzer",
+        "norms",
+        "index_options",
+        "fielddata",
+        "similarity",
+        "position_increment_gap",
+        "term_vector",
+        "eager_global_ordinals",
+        "fielddata_frequency_filter",
+        "index_phrases",
+        "index_prefixes",
+    },
+    "keyword": _COMMON
+    | {
+        "fields",
+        "ignore_above",
+        "null_value",
+        "norms",
+        "normalizer",
+        "index_options",
+        "similarity",
+        "eager_global_ordinals",
+        "split_queries_on_whitespace",
+        "script",
+        "on_script_error",
+        "time_series_dimension",
+    },
     "boolean": _COMMON | {"fields", "null_value", "ignore_malformed", "script", "on_script_error"},
     "date": _COMMON | {"fields", "format", "locale", "null_value", "ignore_malformed", "script", "on_script_error"},
     "dense_vector": {"type", "meta", "dims", "element_type", "index", "similarity", "index_options"},
 }
 for _t in NUMERIC_TYPES:
-    _ALLOWED_PARAMS[_t] = _COMMON | {"fields", "coerce", "ignore_malformed", "null_value", "script", "on_script_error",
-                                     "time_series_dimension", "time_series_metric"}
-_UNSUPPORTED_PARAMS = {"script", "on_script_error", "normalizer", "copy_to", "fielddata", "index_phrases",
-                       "index_prefixes", "time_series_dimension", "time_series_metric", "locale",
-                       "search_quote_analyzer", "fielddata_frequency_filter", "similarity", "term_vector",
-                       "position_increment_gap", "index_options", "norms", "eager_global_ordinals",
-                       "split_queries_on_whitespace", "store"}
+    _ALLOWED_PARAMS[_t] = _COMMON | {
+        "fields",
+        "coerce",
+        "ignore_malformed",
+        "null_value",
+        "script",
+        "on_script_error",
+        "time_series_dimension",
+        "time_series_metric",
+    }
+_UNSUPPORTED_PARAMS = {
+    "script",
+    "on_script_error",
+    "normalizer",
+    "copy_to",
+    "fielddata",
+    "index_phrases",
+    "index_prefixes",
+    "time_series_dimension",
+    "time_series_metric",
+    "locale",
+    "search_quote_analyzer",
+    "fielddata_frequency_filter",
+    "similarity",
+    "term_vector",
+    "position_increment_gap",
+    "index_options",
+    "norms",
+    "eager_global_ordinals",
+    "split_queries_on_whitespace",
+    "store",
+}
 _STANDARD_ANALYZERS = ("standard", "default")
 
 
@@ -139,8 +237,9 @@ def _bool_param(value: Any, name: str, field_name: str) -> bool:
         return value == "true"
     raise mapper_parsing(
         f"Failed to parse mapping: Failed to parse value [{value}] as only [true] or [false] are allowed.",
-        caused_by=EsError(400, "illegal_argument_exception",
-                          f"Failed to parse value [{value}] as only [true] or [false] are allowed."),
+        caused_by=EsError(
+            400, "illegal_argument_exception", f"Failed to parse value [{value}] as only [true] or [false] are allowed."
+        ),
     )
 
 
@@ -157,7 +256,7 @@ def _dynamic_value(value: Any) -> str:
         return value
     if value == "runtime":
         raise unsupported("dynamic [runtime]")
-    raise _fail(f"Could not convert [dynamic] to boolean")
+    raise _fail("Could not convert [dynamic] to boolean")
 
 
 class Mapping:
@@ -204,7 +303,7 @@ class Mapping:
     def _parse_field(self, name: str, spec: Any, parent: str, multi: bool = False) -> FieldSpec | ObjectSpec:
         path = f"{parent}.{name}" if parent else name
         if not name.strip():
-            raise _fail(f"field name cannot be an empty string")
+            raise _fail("field name cannot be an empty string")
         if not isinstance(spec, dict):
             raise _fail(f"Expected map for property [fields] on field [{name}] but got a class java.lang.String")
         spec = dict(spec)
@@ -218,7 +317,9 @@ class Mapping:
             allowed = {"type", "properties", "dynamic", "enabled", "subobjects"}
             extra = [k for k in spec if k not in allowed]
             if extra:
-                raise _fail(f"Mapping definition for [{name}] has unsupported parameters:  [{extra[0]} : {_java_repr(spec[extra[0]])}]")
+                raise _fail(
+                    f"Mapping definition for [{name}] has unsupported parameters:  [{extra[0]} : {_java_repr(spec[extra[0]])}]"
+                )
             if "subobjects" in spec:
                 raise unsupported("object parameter [subobjects]")
             dynamic = _dynamic_value(spec["dynamic"]) if "dynamic" in spec else None
@@ -227,7 +328,9 @@ class Mapping:
             self.object_paths[path] = obj
             props = spec.get("properties") or {}
             if not isinstance(props, dict):
-                raise _fail(f"Expected map for property [properties] on field [{name}] but got a class java.lang.String")
+                raise _fail(
+                    f"Expected map for property [properties] on field [{name}] but got a class java.lang.String"
+                )
             if enabled:
                 for child, child_spec in props.items():
                     obj.properties[child] = self._parse_field(child, child_spec, path)
@@ -244,8 +347,10 @@ class Mapping:
                 raise unsupported(f"mapping parameter [copy_to] (field [{path}])")
             if key not in allowed:
                 raise _fail(f"unknown parameter [{key}] on mapper [{name}] of type [{ftype}]")
-            if key in _UNSUPPORTED_PARAMS and ftype != "dense_vector" and not (
-                ftype == "text" and key in ("norms", "index_options")
+            if (
+                key in _UNSUPPORTED_PARAMS
+                and ftype != "dense_vector"
+                and not (ftype == "text" and key in ("norms", "index_options"))
             ):
                 raise unsupported(f"mapping parameter [{key}] on field [{path}]")
         if ftype == "text":
@@ -282,7 +387,7 @@ class Mapping:
             try:
                 fs.null_value = _normalize_scalar(fs, spec["null_value"])
             except EsError as exc:
-                raise _fail(f"Failed to parse mapping: Error parsing [null_value] on field [{name}]: {exc.reason}")
+                raise _fail(f"Error parsing [null_value] on field [{name}]: {exc.reason}")
         if ftype == "dense_vector":
             fs.vector = self._parse_vector(name, spec)
             fs.has_doc_values = True
@@ -316,16 +421,24 @@ class Mapping:
         indexed = _bool_param(spec.get("index", True), "index", name)
         similarity = spec.get("similarity")
         if similarity is not None and similarity not in SIMILARITIES:
-            raise _fail(f"Unknown value [{similarity}] for field [similarity] - accepted values are [{', '.join(SIMILARITIES)}]")
+            raise _fail(
+                f"Unknown value [{similarity}] for field [similarity] - accepted values are [{', '.join(SIMILARITIES)}]"
+            )
         options = spec.get("index_options")
         if indexed:
             if similarity is None:
                 similarity = "cosine"
         else:
             if similarity is not None:
-                raise _fail("Field [similarity] can only be specified for a field of type [dense_vector] when it is indexed", java=True)
+                raise _fail(
+                    "Field [similarity] can only be specified for a field of type [dense_vector] when it is indexed",
+                    java=True,
+                )
             if options is not None:
-                raise _fail("Field [index_options] can only be specified for a field of type [dense_vector] when it is indexed", java=True)
+                raise _fail(
+                    "Field [index_options] can only be specified for a field of type [dense_vector] when it is indexed",
+                    java=True,
+                )
         if options is not None:
             if not isinstance(options, dict):
                 raise _fail(f"Expected map for property [index_options] on field [{name}]")
@@ -338,7 +451,9 @@ class Mapping:
             allowed, _float_only, dims_rule = VECTOR_INDEX_TYPES[itype]
             extra = [k for k in options if k != "type" and k not in allowed]
             if extra:
-                raise _fail(f"Mapping definition for [{name}] has unsupported parameters:  [{extra[0]} : {_java_repr(options[extra[0]])}]")
+                raise _fail(
+                    f"Mapping definition for [{name}] has unsupported parameters:  [{extra[0]} : {_java_repr(options[extra[0]])}]"
+                )
             if dims is not None and dims_rule == "even" and dims % 2 != 0:
                 raise _fail(f"{itype} only supports even dimensions; provided={dims}", java=True)
             if dims is not None and dims_rule == "bbq" and dims < 64:
@@ -454,47 +569,57 @@ class Mapping:
                 if isinstance(spec, FieldSpec) and "." not in name and name not in METADATA_FIELDS:
                     self._fast[name] = spec
         self._fast_vector_keys = {n for n, s in self._fast.items() if s.type == "dense_vector"}
+        self._fast_plan: dict[str, tuple[int, int, int, FieldSpec]] = {}
+        for name, spec in self._fast.items():
+            code = _C_OTHER
+            lo = hi = 0
+            if not spec.subfields and spec.null_value is None:
+                if spec.type in INTEGER_RANGES:
+                    code = _C_INT
+                    lo, hi = INTEGER_RANGES[spec.type]
+                elif spec.type == "keyword" and spec.ignore_above is None:
+                    code = _C_KEYWORD
+                elif spec.type == "float":
+                    code = _C_FLOAT
+            self._fast_plan[name] = (code, lo, hi, spec)
 
     def _fast_parse(self, source: dict[str, Any]) -> ParsedDoc | None:
         """Values of a flat document whose every value is plainly valid; None means "use the full parser"."""
-        fast = self._fast
+        plan = self._fast_plan
         values: dict[str, list[Any]] = {}
         vectors: dict[str, np.ndarray] = {}
         sites: list[tuple[Any, ...]] = []
+        pack, unpack = _F32.pack, _F32.unpack
         for key, value in source.items():
-            spec = fast.get(key)
-            if spec is None:
+            entry = plan.get(key)
+            if entry is None:
                 return None
+            code, lo, hi, spec = entry
             cls = value.__class__
-            kind = spec.type
             # the common cases inline: one plain value for a field without multi-fields
-            if not spec.subfields:
-                if kind == "keyword":
-                    if cls is str and spec.ignore_above is None:
-                        values[key] = [value]
-                        continue
-                elif kind in INTEGER_RANGES:
-                    if cls is int:
-                        lo, hi = INTEGER_RANGES[kind]
-                        if lo <= value <= hi:
-                            values[key] = [value]
-                            continue
+            if code == _C_INT:
+                if cls is int and lo <= value <= hi:
+                    values[key] = [value]
+                    continue
+            elif code == _C_KEYWORD:
+                if cls is str:
+                    values[key] = [value]
+                    continue
+            elif code == _C_FLOAT:
+                if cls is float or cls is int:
+                    try:
+                        rounded = unpack(pack(value))[0]
+                    except (OverflowError, struct.error):
                         return None
-                elif kind == "float":
-                    if cls is float or cls is int:
-                        try:
-                            rounded = _F32.unpack(_F32.pack(value))[0]
-                        except (OverflowError, struct.error):
-                            return None
-                        if rounded - rounded != 0.0:
-                            return None
-                        values[key] = [rounded]
-                        continue
+                    if rounded - rounded != 0.0:
+                        return None
+                    values[key] = [rounded]
+                    continue
             if value is None:
                 if spec.null_value is not None:
                     return None
                 continue
-            if kind == "dense_vector":
+            if spec.type == "dense_vector":
                 vector = _fast_vector(spec, value)
                 if vector is None:
                     return None
@@ -606,15 +731,21 @@ class _ParseCtx:
 
     def parse_entry(self, obj: ObjectSpec, key: str, value: Any, site: tuple[Any, ...], dynamic: str) -> None:
         if key == "":
-            raise self._located(site, "failed to parse: Field name cannot be an empty string",
-                                EsError(400, "illegal_argument_exception", "Field name cannot be an empty string"))
+            raise self._located(
+                site,
+                "failed to parse: Field name cannot be an empty string",
+                EsError(400, "illegal_argument_exception", "Field name cannot be an empty string"),
+            )
         if not key.strip():
             raise self._located(site, f"Field name cannot contain only whitespace: [{_join(obj.path, key)}]")
         if "." in key:
             head, _, rest = key.partition(".")
             if not head or not rest:
-                raise self._located(site, "failed to parse: field name cannot contain only dots",
-                                    EsError(400, "illegal_argument_exception", "field name cannot contain only dots"))
+                raise self._located(
+                    site,
+                    "failed to parse: field name cannot contain only dots",
+                    EsError(400, "illegal_argument_exception", "field name cannot contain only dots"),
+                )
             head_path = _join(obj.path, head)
             child = obj.properties.get(head) or self.pending.get(head_path)
             if isinstance(child, ObjectSpec):
@@ -624,16 +755,26 @@ class _ParseCtx:
             if child is None:
                 self._dynamic_object(obj, head, {rest: value}, site, dynamic, dotted=True)
                 return
-            raise self._located(site, f"Could not dynamically add mapping for field [{_join(obj.path, key)}]. "
-                                      f"Existing mapping for [{child.path}] must be of type object but found [{child.type}].")
+            raise self._located(
+                site,
+                f"Could not dynamically add mapping for field [{_join(obj.path, key)}]. "
+                f"Existing mapping for [{child.path}] must be of type object but found [{child.type}].",
+            )
         if obj.path == "" and key in METADATA_FIELDS:
             loc = self.locator.start(site)
-            inner = EsError(400, "document_parsing_exception",
-                            f"{prefix(loc)}Field [{key}] is a metadata field and cannot be added inside a document. "
-                            f"Use the index API request parameters.")
-            raise EsError(400, "document_parsing_exception",
-                          f"{prefix(loc)}failed to parse field [{key}] of type [{key}] in {self.describe()}. "
-                          f"Preview of field's value: '{_java_repr(value)}'", caused_by=inner)
+            inner = EsError(
+                400,
+                "document_parsing_exception",
+                f"{prefix(loc)}Field [{key}] is a metadata field and cannot be added inside a document. "
+                f"Use the index API request parameters.",
+            )
+            raise EsError(
+                400,
+                "document_parsing_exception",
+                f"{prefix(loc)}failed to parse field [{key}] of type [{key}] in {self.describe()}. "
+                f"Preview of field's value: '{_java_repr(value)}'",
+                caused_by=inner,
+            )
         spec = obj.properties.get(key)
         path = _join(obj.path, key)
         if spec is None:
@@ -658,17 +799,21 @@ class _ParseCtx:
             for i, item in enumerate(value):
                 self._parse_into_object(spec, key, item, site + (i,), dynamic)
             return
-        raise self._located(site, f"object mapping for [{spec.path}] tried to parse field [{key}] as object, "
-                                  f"but found a concrete value")
+        raise self._located(
+            site, f"object mapping for [{spec.path}] tried to parse field [{key}] as object, but found a concrete value"
+        )
 
     def _dynamic(self, obj: ObjectSpec, key: str, value: Any, site: tuple[Any, ...], dynamic: str) -> None:
         path = _join(obj.path, key)
         if value is None or (isinstance(value, list) and all(v is None for v in _flatten(value))):
             return
         if dynamic == "strict":
-            raise EsError(400, "strict_dynamic_mapping_exception",
-                          f"{prefix(self.locator.start(site))}mapping set to strict, dynamic introduction of [{key}] "
-                          f"within [{obj.path or '_doc'}] is not allowed")
+            raise EsError(
+                400,
+                "strict_dynamic_mapping_exception",
+                f"{prefix(self.locator.start(site))}mapping set to strict, dynamic introduction of [{key}] "
+                f"within [{obj.path or '_doc'}] is not allowed",
+            )
         if dynamic == "false":
             return
         if isinstance(value, dict) or (isinstance(value, list) and value and isinstance(_first(value), dict)):
@@ -681,13 +826,17 @@ class _ParseCtx:
         self.pending[path] = built
         self.parse_leaf(built, value, site)
 
-    def _dynamic_object(self, obj: ObjectSpec, key: str, value: Any, site: tuple[Any, ...], dynamic: str,
-                        dotted: bool = False) -> None:
+    def _dynamic_object(
+        self, obj: ObjectSpec, key: str, value: Any, site: tuple[Any, ...], dynamic: str, dotted: bool = False
+    ) -> None:
         path = _join(obj.path, key)
         if dynamic == "strict":
-            raise EsError(400, "strict_dynamic_mapping_exception",
-                          f"{prefix(self.locator.start(site))}mapping set to strict, dynamic introduction of [{key}] "
-                          f"within [{obj.path or '_doc'}] is not allowed")
+            raise EsError(
+                400,
+                "strict_dynamic_mapping_exception",
+                f"{prefix(self.locator.start(site))}mapping set to strict, dynamic introduction of [{key}] "
+                f"within [{obj.path or '_doc'}] is not allowed",
+            )
         if dynamic == "false":
             return
         existing = self.pending.get(path)
@@ -701,8 +850,10 @@ class _ParseCtx:
             if item is None:
                 continue
             if not isinstance(item, dict):
-                raise self._located(site, f"object mapping for [{path}] tried to parse field [{key}] as object, "
-                                          f"but found a concrete value")
+                raise self._located(
+                    site,
+                    f"object mapping for [{path}] tried to parse field [{key}] as object, but found a concrete value",
+                )
             for child_key, child_value in item.items():
                 child_site = site if dotted else (site + ((i,) if isinstance(obj_value, list) else ()) + (child_key,))
                 self._dynamic_child(new, child_key, child_value, child_site, dynamic)
@@ -726,10 +877,15 @@ class _ParseCtx:
         """Elasticsearch's default dynamic field mapping."""
         if isinstance(value, list):
             flat = [v for v in _flatten(value) if v is not None]
-            if 128 <= len(flat) <= MAX_VECTOR_DIMS and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in flat) \
-                    and any(isinstance(v, float) for v in flat):
-                raise unsupported(f"dynamic mapping of the numeric array [{path}] (Elasticsearch maps float arrays "
-                                  f"of 128..4096 values to dense_vector)")
+            if (
+                128 <= len(flat) <= MAX_VECTOR_DIMS
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in flat)
+                and any(isinstance(v, float) for v in flat)
+            ):
+                raise unsupported(
+                    f"dynamic mapping of the numeric array [{path}] (Elasticsearch maps float arrays "
+                    f"of 128..4096 values to dense_vector)"
+                )
             value = flat[0]
         if isinstance(value, bool):
             return {"type": "boolean"}
@@ -798,52 +954,84 @@ class _ParseCtx:
         if value is None:
             return
         if spec.path in self.parsed.vectors:
-            raise self._located(site, f"failed to parse: Field [{spec.path}] of type [dense_vector] doesn't support "
-                                      f"indexing multiple values for the same field in the same document",
-                                EsError(400, "illegal_argument_exception",
-                                        f"Field [{spec.path}] of type [dense_vector] doesn't support indexing multiple "
-                                        f"values for the same field in the same document"))
+            raise self._located(
+                site,
+                f"failed to parse: Field [{spec.path}] of type [dense_vector] doesn't support "
+                f"indexing multiple values for the same field in the same document",
+                EsError(
+                    400,
+                    "illegal_argument_exception",
+                    f"Field [{spec.path}] of type [dense_vector] doesn't support indexing multiple "
+                    f"values for the same field in the same document",
+                ),
+            )
         if isinstance(value, str):
             raise unsupported(f"base64/hex encoded vectors (field [{spec.path}])")
         if not isinstance(value, list):
             loc = self.locator.start(site)
-            raise EsError(400, "document_parsing_exception",
-                          f"{prefix(loc)}failed to parse field [{spec.path}] of type [dense_vector] in "
-                          f"{self.describe()}. Preview of field's value: '{_java_repr(value)}'",
-                          caused_by=EsError(400, "parsing_exception",
-                                            f"Unsupported type [{_token_name(value)}] for provided value [{_java_repr(value)}]"))
+            raise EsError(
+                400,
+                "document_parsing_exception",
+                f"{prefix(loc)}failed to parse field [{spec.path}] of type [dense_vector] in "
+                f"{self.describe()}. Preview of field's value: '{_java_repr(value)}'",
+                caused_by=EsError(
+                    400,
+                    "parsing_exception",
+                    f"Unsupported type [{_token_name(value)}] for provided value [{_java_repr(value)}]",
+                ),
+            )
         dims = spec.vector.dims
         description = self.describe()
         for i, item in enumerate(value):
             if dims is not None and i >= dims:
-                msg = (f"The [dense_vector] field [{spec.path}] in doc [{description}] has more dimensions than "
-                       f"defined in the mapping [{dims}]")
-                raise self._located(site + (i,), f"failed to parse: {msg}", EsError(400, "illegal_argument_exception", msg))
+                msg = (
+                    f"The [dense_vector] field [{spec.path}] in doc [{description}] has more dimensions than "
+                    f"defined in the mapping [{dims}]"
+                )
+                raise self._located(
+                    site + (i,), f"failed to parse: {msg}", EsError(400, "illegal_argument_exception", msg)
+                )
             if isinstance(item, bool) or not isinstance(item, (int, float)):
                 loc = self.locator.start(site + (i,))
-                msg = (f"Failed to parse object: expecting token of type [VALUE_NUMBER] but found "
-                       f"[{_token_name(item)}]")
-                raise EsError(400, "document_parsing_exception", f"{prefix(loc)}failed to parse: {msg}",
-                              caused_by=EsError(400, "parsing_exception", msg, meta={"line": loc[0], "col": loc[1]} if loc else {}))
+                msg = f"Failed to parse object: expecting token of type [VALUE_NUMBER] but found [{_token_name(item)}]"
+                raise EsError(
+                    400,
+                    "document_parsing_exception",
+                    f"{prefix(loc)}failed to parse: {msg}",
+                    caused_by=EsError(
+                        400, "parsing_exception", msg, meta={"line": loc[0], "col": loc[1]} if loc else {}
+                    ),
+                )
         vector = np.asarray(value, dtype=np.float32)
         end = self.locator.end(site)
         if dims is None:
             dims = len(value)
             self.new_fields.append((spec.path, {**spec.params, "dims": dims}))
         elif len(value) != dims:
-            msg = (f"The [dense_vector] field [{spec.path}] in doc [{description}] has a different number of dimensions "
-                   f"[{len(value)}] than defined in the mapping [{dims}]")
-            raise EsError(400, "document_parsing_exception", f"{prefix(end)}failed to parse: {msg}",
-                          caused_by=EsError(400, "illegal_argument_exception", msg))
+            msg = (
+                f"The [dense_vector] field [{spec.path}] in doc [{description}] has a different number of dimensions "
+                f"[{len(value)}] than defined in the mapping [{dims}]"
+            )
+            raise EsError(
+                400,
+                "document_parsing_exception",
+                f"{prefix(end)}failed to parse: {msg}",
+                caused_by=EsError(400, "illegal_argument_exception", msg),
+            )
         error = vector_value_error(vector, spec.vector.similarity if spec.vector.indexed else None)
         if error is not None:
-            raise EsError(400, "document_parsing_exception", f"{prefix(end)}failed to parse: {error}",
-                          caused_by=EsError(400, "illegal_argument_exception", error))
+            raise EsError(
+                400,
+                "document_parsing_exception",
+                f"{prefix(end)}failed to parse: {error}",
+                caused_by=EsError(400, "illegal_argument_exception", error),
+            )
         self.parsed.vectors[spec.path] = vector
         self.parsed.vector_sites.append(site)
 
 
 _F32 = struct.Struct("<f")
+_C_OTHER, _C_INT, _C_KEYWORD, _C_FLOAT = range(4)
 _NO = object()  # the fast path cannot decide: use the full parser
 _SKIP = object()  # valid but not indexed (keyword over ignore_above)
 
@@ -951,17 +1139,23 @@ def vector_value_error(vector: np.ndarray, similarity: str | None) -> str | None
     """The float-vector checks of DenseVectorFieldMapper (NaN/inf, magnitude), or None."""
     for i, v in enumerate(vector):
         if math.isnan(v):
-            return f"element_type [float] vectors do not support NaN values but found [NaN] at dim [{i}];" + preview(vector)
+            return f"element_type [float] vectors do not support NaN values but found [NaN] at dim [{i}];" + preview(
+                vector
+            )
         if math.isinf(v):
-            return (f"element_type [float] vectors do not support infinite values but found [{java_float(v)}] at dim [{i}];"
-                    + preview(vector))
+            return (
+                f"element_type [float] vectors do not support infinite values but found [{java_float(v)}] at dim [{i}];"
+                + preview(vector)
+            )
     squared = np.float32(0)
     with np.errstate(over="ignore"):
         for v in vector:
             squared = np.float32(squared + v * v)
     if not math.isfinite(squared):
-        return ("NaN or Infinite magnitude detected, this usually means the vector values are too extreme to fit "
-                "within a float." + preview(vector))
+        return (
+            "NaN or Infinite magnitude detected, this usually means the vector values are too extreme to fit "
+            "within a float." + preview(vector)
+        )
     if similarity == "dot_product" and abs(float(squared) - 1.0) > UNIT_VECTOR_EPS:
         return "The [dot_product] similarity can only be used with unit-length vectors." + preview(vector)
     if similarity == "cosine" and math.sqrt(float(squared)) == 0.0:
@@ -1018,8 +1212,13 @@ _FLOAT_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 def _number_from(spec: FieldSpec, value: Any) -> float | int:
     if isinstance(value, bool):
-        raise EsError(400, "illegal_argument_exception",
-                      "Current token (VALUE_" + ("TRUE" if value else "FALSE") + ") not numeric, can not use numeric value accessors")
+        raise EsError(
+            400,
+            "illegal_argument_exception",
+            "Current token (VALUE_"
+            + ("TRUE" if value else "FALSE")
+            + ") not numeric, can not use numeric value accessors",
+        )
     if isinstance(value, (int, float)):
         return value
     if isinstance(value, str):
@@ -1041,9 +1240,13 @@ def _normalize_scalar(spec: FieldSpec, value: Any) -> Any:
     """The indexed (doc-values) form of one scalar value, or EsError like the field mapper's."""
     t = spec.type
     if isinstance(value, dict):
-        raise EsError(400, "illegal_argument_exception" if t not in ("keyword", "text") else "illegal_state_exception",
-                      f"Can't get text on a START_OBJECT" if t in ("keyword", "text") else
-                      f"Current token (START_OBJECT) not numeric, can not use numeric value accessors")
+        raise EsError(
+            400,
+            "illegal_argument_exception" if t not in ("keyword", "text") else "illegal_state_exception",
+            "Can't get text on a START_OBJECT"
+            if t in ("keyword", "text")
+            else "Current token (START_OBJECT) not numeric, can not use numeric value accessors",
+        )
     if t == "keyword":
         if isinstance(value, bool):
             return "true" if value else "false"
@@ -1058,12 +1261,16 @@ def _normalize_scalar(spec: FieldSpec, value: Any) -> Any:
         number = _number_from(spec, value)
         if isinstance(number, float):
             if not math.isfinite(number):
-                raise EsError(400, "illegal_argument_exception", f"Value [{java_double(number)}] is out of range for {_an(t)}")
+                raise EsError(
+                    400, "illegal_argument_exception", f"Value [{java_double(number)}] is out of range for {_an(t)}"
+                )
             if not spec.coerce and not number.is_integer():
                 raise EsError(400, "illegal_argument_exception", f"Value [{java_double(number)}] has a decimal part")
             lo, hi = INTEGER_RANGES[t]
             if number < lo or number > hi:
-                raise EsError(400, "illegal_argument_exception", f"Value [{java_double(number)}] is out of range for {_an(t)}")
+                raise EsError(
+                    400, "illegal_argument_exception", f"Value [{java_double(number)}] is out of range for {_an(t)}"
+                )
             return int(number)
         lo, hi = INTEGER_RANGES[t]
         if number < lo or number > hi:
@@ -1072,16 +1279,26 @@ def _normalize_scalar(spec: FieldSpec, value: Any) -> Any:
     if t in FLOAT_TYPES:
         number = float(_number_from(spec, value))
         if not math.isfinite(number):
-            raise EsError(400, "illegal_argument_exception", f"[{t}] supports only finite values, but got [{java_double(number)}]")
+            raise EsError(
+                400, "illegal_argument_exception", f"[{t}] supports only finite values, but got [{java_double(number)}]"
+            )
         if t == "float":
             f32 = np.float32(number)
             if not math.isfinite(f32):
-                raise EsError(400, "illegal_argument_exception", f"[float] supports only finite values, but got [{java_float(f32)}]")
+                raise EsError(
+                    400,
+                    "illegal_argument_exception",
+                    f"[float] supports only finite values, but got [{java_float(f32)}]",
+                )
             return float(f32)
         if t == "half_float":
             f16 = np.float16(number)
             if not math.isfinite(f16):
-                raise EsError(400, "illegal_argument_exception", f"[half_float] supports only finite values, but got [{java_float(float(f16))}]")
+                raise EsError(
+                    400,
+                    "illegal_argument_exception",
+                    f"[half_float] supports only finite values, but got [{java_float(float(f16))}]",
+                )
             return float(f16)
         return number
     if t == "boolean":
@@ -1091,12 +1308,19 @@ def _normalize_scalar(spec: FieldSpec, value: Any) -> Any:
             return value == "true"
         if value == "":
             return False
-        raise EsError(400, "illegal_argument_exception",
-                      f"Failed to parse value [{_java_repr(value)}] as only [true] or [false] are allowed.")
+        raise EsError(
+            400,
+            "illegal_argument_exception",
+            f"Failed to parse value [{_java_repr(value)}] as only [true] or [false] are allowed.",
+        )
     if t == "date":
         assert spec.date_format is not None
         if isinstance(value, bool):
-            raise EsError(400, "illegal_argument_exception", f"failed to parse date field [{_java_repr(value)}] with format [{spec.date_format.text}]")
+            raise EsError(
+                400,
+                "illegal_argument_exception",
+                f"failed to parse date field [{_java_repr(value)}] with format [{spec.date_format.text}]",
+            )
         return spec.date_format.parse(value)
     raise unsupported(f"values of type [{t}]")
 
@@ -1200,7 +1424,9 @@ def fetch_field_values(mapping: Mapping, spec: FieldSpec, source: dict[str, Any]
     """Values for the search `fields` option: from _source, typed and formatted by the mapping."""
     raw_values = source_values(source, mapping.source_path.get(spec.path, spec.path))
     if spec.type == "dense_vector":
-        return [float32_json(v) for v in (raw_values[0] if raw_values and isinstance(raw_values[0], list) else raw_values)]
+        return [
+            float32_json(v) for v in (raw_values[0] if raw_values and isinstance(raw_values[0], list) else raw_values)
+        ]
     out: list[Any] = []
     for raw in raw_values:
         try:

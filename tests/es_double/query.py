@@ -31,11 +31,22 @@ from typing import Any, Callable
 import numpy as np
 
 from tests.es_double import errors as E
-from tests.es_double.analysis import analyze_standard, auto_fuzziness, deletion_variants, osa_distance
+from tests.es_double.analysis import (
+    analyze_standard,
+    auto_fuzziness,
+    deletion_variants,
+    osa_distance,
+)
 from tests.es_double.dates import DateFormat, parse_date_math
 from tests.es_double.errors import EsError, ShardFailure
 from tests.es_double.javafmt import java_float
-from tests.es_double.mapping import INTEGER_RANGES, FieldSpec, doc_values, normalize_query_value, vector_value_error
+from tests.es_double.mapping import (
+    INTEGER_RANGES,
+    FieldSpec,
+    doc_values,
+    normalize_query_value,
+    vector_value_error,
+)
 from tests.es_double.segment import LENGTH_TABLE, Segment
 
 K1 = np.float32(1.2)
@@ -43,18 +54,71 @@ B = np.float32(0.75)
 NUM_CANDS_LIMIT = 10_000
 
 KNOWN_UNSUPPORTED_QUERIES = {
-    "function_score", "nested", "has_child", "has_parent", "parent_id", "query_string", "simple_query_string",
-    "prefix", "wildcard", "regexp", "fuzzy", "match_phrase", "match_phrase_prefix", "combined_fields",
-    "more_like_this", "geo_bounding_box", "geo_distance", "geo_grid", "geo_polygon", "geo_shape", "shape",
-    "span_containing", "span_field_masking", "span_first", "span_multi", "span_near", "span_not", "span_or",
-    "span_term", "span_within", "boosting", "pinned", "rank_feature", "distance_feature", "percolate", "wrapper",
-    "semantic", "sparse_vector", "text_expansion", "weighted_tokens", "intervals", "terms_set", "script", "rule",
-    "type", "common", "exact_knn",
+    "function_score",
+    "nested",
+    "has_child",
+    "has_parent",
+    "parent_id",
+    "query_string",
+    "simple_query_string",
+    "prefix",
+    "wildcard",
+    "regexp",
+    "fuzzy",
+    "match_phrase",
+    "match_phrase_prefix",
+    "combined_fields",
+    "more_like_this",
+    "geo_bounding_box",
+    "geo_distance",
+    "geo_grid",
+    "geo_polygon",
+    "geo_shape",
+    "shape",
+    "span_containing",
+    "span_field_masking",
+    "span_first",
+    "span_multi",
+    "span_near",
+    "span_not",
+    "span_or",
+    "span_term",
+    "span_within",
+    "boosting",
+    "pinned",
+    "rank_feature",
+    "distance_feature",
+    "percolate",
+    "wrapper",
+    "semantic",
+    "sparse_vector",
+    "text_expansion",
+    "weighted_tokens",
+    "intervals",
+    "terms_set",
+    "script",
+    "rule",
+    "type",
+    "common",
+    "exact_knn",
 }
 
 SUPPORTED_QUERIES = {
-    "match_all", "match_none", "bool", "term", "terms", "range", "exists", "ids", "match", "match_bool_prefix",
-    "multi_match", "dis_max", "constant_score", "knn", "script_score",
+    "match_all",
+    "match_none",
+    "bool",
+    "term",
+    "terms",
+    "range",
+    "exists",
+    "ids",
+    "match",
+    "match_bool_prefix",
+    "multi_match",
+    "dis_max",
+    "constant_score",
+    "knn",
+    "script_score",
 }
 
 
@@ -139,8 +203,10 @@ def _float(value: Any, what: str, query: str) -> float:
     try:
         return float(value)
     except ValueError:
-        raise E.parsing_error(f"[{query}] failed to parse field [{what}]",
-                              caused_by=EsError(400, "number_format_exception", f'For input string: "{value}"'))
+        raise E.parsing_error(
+            f"[{query}] failed to parse field [{what}]",
+            caused_by=EsError(400, "number_format_exception", f'For input string: "{value}"'),
+        )
 
 
 def _int(value: Any, what: str, query: str) -> int:
@@ -152,8 +218,10 @@ def _int(value: Any, what: str, query: str) -> int:
         return int(value)
     if isinstance(value, str) and value.lstrip("-").isdigit():
         return int(value)
-    raise E.parsing_error(f"[{query}] failed to parse field [{what}]",
-                          caused_by=EsError(400, "number_format_exception", f'For input string: "{value}"'))
+    raise E.parsing_error(
+        f"[{query}] failed to parse field [{what}]",
+        caused_by=EsError(400, "number_format_exception", f'For input string: "{value}"'),
+    )
 
 
 def _bool(value: Any, what: str, query: str) -> bool:
@@ -204,8 +272,10 @@ def _check_msm(value: Any, query: str) -> Any:
         return None
     text = str(value).strip()
     if not re.fullmatch(r"(?:\d+\s*<\s*)?-?\d+%?(?:\s+\d+\s*<\s*-?\d+%?)*", text):
-        raise E.parsing_error(f"[{query}] failed to parse field [minimum_should_match]",
-                              caused_by=EsError(400, "number_format_exception", f'For input string: "{text}"'))
+        raise E.parsing_error(
+            f"[{query}] failed to parse field [minimum_should_match]",
+            caused_by=EsError(400, "number_format_exception", f'For input string: "{text}"'),
+        )
     return value
 
 
@@ -213,7 +283,7 @@ def _check_msm(value: Any, query: str) -> Any:
 def parse_query(body: Any) -> Query:
     """Parse one query clause `{name: {...}}` (AbstractQueryBuilder.parseInnerQueryBuilder)."""
     if not isinstance(body, dict):
-        raise E.parsing_error(f"[_na] query malformed, must start with start_object")
+        raise E.parsing_error("[_na] query malformed, must start with start_object")
     if not body:
         raise E.parsing_error("query malformed, empty clause found")
     if len(body) > 1:
@@ -274,8 +344,9 @@ def _parse_match_none(spec: dict[str, Any]) -> Query:
     return node
 
 
-def _bm25_term(ctx: ExecContext, spec: FieldSpec, term: str, boost: float, df_override: int | None = None,
-               term_boost: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def _bm25_term(
+    ctx: ExecContext, spec: FieldSpec, term: str, boost: float, df_override: int | None = None, term_boost: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
     """(doc ordinals, float32 scores) of one term under LegacyBM25Similarity."""
     tindex = ctx.segment.text_index(spec)
     posting = tindex.postings.get(term)
@@ -316,9 +387,14 @@ def query_date(ctx: ExecContext, fmt: DateFormat, value: Any, round_up: bool) ->
     try:
         return parse_date_math(value, fmt, round_up, ctx.now_ms)
     except EsError as exc:
-        raise ctx.fail(EsError(400, "elasticsearch_parse_exception",
-                               f"failed to parse date field [{value}] with format [{fmt.text}]: [{exc.reason}]",
-                               caused_by=exc))
+        raise ctx.fail(
+            EsError(
+                400,
+                "elasticsearch_parse_exception",
+                f"failed to parse date field [{value}] with format [{fmt.text}]: [{exc.reason}]",
+                caused_by=exc,
+            )
+        )
 
 
 def _normalize_term(ctx: ExecContext, spec: FieldSpec, value: Any) -> Any:
@@ -426,10 +502,13 @@ class Terms(Query):
     def execute(self, ctx: ExecContext, scoring: bool) -> Result:
         values = self.values or []
         if len(values) > ctx.max_terms_count:
-            raise ShardFailure(E.illegal_argument(
-                f"The number of terms [{len(values)}] used in the Terms Query request has exceeded the allowed maximum "
-                f"of [{ctx.max_terms_count}]. This maximum can be set by changing the [index.max_terms_count] index "
-                f"level setting."))
+            raise ShardFailure(
+                E.illegal_argument(
+                    f"The number of terms [{len(values)}] used in the Terms Query request has exceeded the allowed maximum "
+                    f"of [{ctx.max_terms_count}]. This maximum can be set by changing the [index.max_terms_count] index "
+                    f"level setting."
+                )
+            )
         if self.field == "_id":
             return ctx.const(_ids_mask(ctx, [str(v) for v in values]), self.boost)
         if self.field == "_index":
@@ -467,9 +546,14 @@ def _parse_terms(spec: dict[str, Any]) -> Query:
                 raise E.parsing_error(f"[terms] query does not support [{key}] within lookup element")
         missing = [k for k in ("index", "id", "path") if k not in value]
         if missing:
-            raise EsError(400, "action_request_validation_exception",
-                          "Validation Failed: " + " ".join(f"{i + 1}: [{k}] is missing;" for i, k in enumerate(missing)))
-        node = Terms(fname, None, TermsLookup(str(value["index"]), str(value["id"]), str(value["path"]), value.get("routing")))
+            raise EsError(
+                400,
+                "action_request_validation_exception",
+                "Validation Failed: " + " ".join(f"{i + 1}: [{k}] is missing;" for i, k in enumerate(missing)),
+            )
+        node = Terms(
+            fname, None, TermsLookup(str(value["index"]), str(value["id"]), str(value["path"]), value.get("routing"))
+        )
     else:
         raise E.parsing_error(f"[terms] query does not support [{fname}]")
     _common(node, spec, "terms")
@@ -477,7 +561,9 @@ def _parse_terms(spec: dict[str, Any]) -> Query:
 
 
 class Range(Query):
-    def __init__(self, field: str, gt: Any, gte: Any, lt: Any, lte: Any, fmt: str | None, time_zone: str | None) -> None:
+    def __init__(
+        self, field: str, gt: Any, gte: Any, lt: Any, lte: Any, fmt: str | None, time_zone: str | None
+    ) -> None:
         self.field = field
         self.gt, self.gte, self.lt, self.lte = gt, gte, lt, lte
         self.format = fmt
@@ -488,8 +574,9 @@ class Range(Query):
         if spec is None:
             return ctx.empty()
         if spec.type == "text" or spec.type == "dense_vector":
-            raise ctx.fail(E.illegal_argument(
-                f"Field [{spec.path}] of type [{spec.type}] does not support range queries"))
+            raise ctx.fail(
+                E.illegal_argument(f"Field [{spec.path}] of type [{spec.type}] does not support range queries")
+            )
         if spec.type == "keyword":
             return ctx.const(self._keyword(ctx, spec), self.boost)
         if spec.type == "boolean":
@@ -507,7 +594,9 @@ class Range(Query):
         mask = np.zeros(ctx.n, dtype=bool)
         for i, vals in enumerate(ctx.segment.values(spec.path)):
             for v in vals:
-                if (low is None or (v >= low if low_incl else v > low)) and (high is None or (v <= high if high_incl else v < high)):
+                if (low is None or (v >= low if low_incl else v > low)) and (
+                    high is None or (v <= high if high_incl else v < high)
+                ):
                     mask[i] = True
                     break
         return ctx.const(mask, self.boost)
@@ -569,9 +658,22 @@ def _numeric_probe(spec: FieldSpec) -> FieldSpec:
 def _parse_range(spec: dict[str, Any]) -> Query:
     fname, value = _single_field("range", spec)
     if not isinstance(value, dict):
-        raise E.parsing_error(f"[range] query malformed, no start_object after query name")
-    allowed = {"gt", "gte", "lt", "lte", "from", "to", "include_lower", "include_upper", "format", "time_zone",
-               "boost", "_name", "relation"}
+        raise E.parsing_error("[range] query malformed, no start_object after query name")
+    allowed = {
+        "gt",
+        "gte",
+        "lt",
+        "lte",
+        "from",
+        "to",
+        "include_lower",
+        "include_upper",
+        "format",
+        "time_zone",
+        "boost",
+        "_name",
+        "relation",
+    }
     for key in value:
         if key not in allowed:
             raise E.parsing_error(f"[range] query does not support [{key}]")
@@ -671,12 +773,14 @@ def _parse_fuzziness(value: Any, query: str) -> Fuzziness | None:
                 return Fuzziness(None, int(low), int(high))
             except ValueError:
                 pass
-        raise EsError(400, "elasticsearch_parse_exception", f"failed to find low and high distance values")
+        raise EsError(400, "elasticsearch_parse_exception", "failed to find low and high distance values")
     try:
         number = float(text)
     except ValueError:
-        raise E.parsing_error(f"[{query}] failed to parse field [fuzziness]",
-                              caused_by=EsError(400, "number_format_exception", f'For input string: "{text}"'))
+        raise E.parsing_error(
+            f"[{query}] failed to parse field [fuzziness]",
+            caused_by=EsError(400, "number_format_exception", f'For input string: "{text}"'),
+        )
     if not number.is_integer() or number < 0:
         raise E.illegal_argument(f"Invalid fuzziness value: {text}")
     if number > 2:
@@ -732,7 +836,9 @@ def _parse_text_options(body: dict[str, Any], query: str) -> TextOptions:
     return opts
 
 
-def _fuzzy_expand(ctx: ExecContext, spec: FieldSpec, term: str, fuzz: Fuzziness, opts: TextOptions) -> list[tuple[str, float]]:
+def _fuzzy_expand(
+    ctx: ExecContext, spec: FieldSpec, term: str, fuzz: Fuzziness, opts: TextOptions
+) -> list[tuple[str, float]]:
     """FuzzyQuery term expansion: (term, boost) for the best `max_expansions` candidates."""
     edits = fuzz.edits(term)
     tindex = ctx.segment.text_index(spec)
@@ -814,7 +920,9 @@ def _combine(ctx: ExecContext, clauses: list[Result], operator: str, msm: Any) -
     return mask, np.where(mask, total, 0.0)
 
 
-def _text_field_query(ctx: ExecContext, field_path: str, text: Any, boost: float, opts: TextOptions, prefix_last: bool) -> Result:
+def _text_field_query(
+    ctx: ExecContext, field_path: str, text: Any, boost: float, opts: TextOptions, prefix_last: bool
+) -> Result:
     """match / match_bool_prefix on one field."""
     spec = _field_spec(ctx, field_path)
     if spec is None:
@@ -875,9 +983,23 @@ def _parse_match(spec: dict[str, Any], query: str = "match") -> Query:
     fname, value = _single_field(query, spec)
     prefix_last = query == "match_bool_prefix"
     if isinstance(value, dict):
-        allowed = {"query", "operator", "fuzziness", "prefix_length", "max_expansions", "minimum_should_match",
-                   "boost", "analyzer", "zero_terms_query", "lenient", "fuzzy_transpositions", "fuzzy_rewrite", "_name",
-                   "auto_generate_synonyms_phrase_query", "cutoff_frequency"}
+        allowed = {
+            "query",
+            "operator",
+            "fuzziness",
+            "prefix_length",
+            "max_expansions",
+            "minimum_should_match",
+            "boost",
+            "analyzer",
+            "zero_terms_query",
+            "lenient",
+            "fuzzy_transpositions",
+            "fuzzy_rewrite",
+            "_name",
+            "auto_generate_synonyms_phrase_query",
+            "cutoff_frequency",
+        }
         if prefix_last:
             allowed -= {"zero_terms_query", "lenient", "auto_generate_synonyms_phrase_query", "cutoff_frequency"}
         for key in value:
@@ -942,9 +1064,26 @@ _MULTI_MATCH_TIE = {"best_fields": 0.0, "most_fields": 1.0, "bool_prefix": 1.0}
 
 
 def _parse_multi_match(spec: dict[str, Any]) -> Query:
-    allowed = {"query", "fields", "type", "operator", "minimum_should_match", "fuzziness", "prefix_length",
-               "max_expansions", "tie_breaker", "boost", "analyzer", "lenient", "zero_terms_query", "_name",
-               "fuzzy_transpositions", "fuzzy_rewrite", "auto_generate_synonyms_phrase_query", "slop"}
+    allowed = {
+        "query",
+        "fields",
+        "type",
+        "operator",
+        "minimum_should_match",
+        "fuzziness",
+        "prefix_length",
+        "max_expansions",
+        "tie_breaker",
+        "boost",
+        "analyzer",
+        "lenient",
+        "zero_terms_query",
+        "_name",
+        "fuzzy_transpositions",
+        "fuzzy_rewrite",
+        "auto_generate_synonyms_phrase_query",
+        "slop",
+    }
     for key in spec:
         if key not in allowed:
             raise E.parsing_error(f"[multi_match] query does not support [{key}]")
@@ -985,8 +1124,9 @@ class MultiMatch(Query):
                 opts = self.opts
                 if "*" in pattern:
                     opts = TextOptions(**{**opts.__dict__, "lenient": True})
-                per_field.append(_text_field_query(ctx, path, self.text, self.boost * field_boost, opts,
-                                                   self.kind == "bool_prefix"))
+                per_field.append(
+                    _text_field_query(ctx, path, self.text, self.boost * field_boost, opts, self.kind == "bool_prefix")
+                )
         if not per_field:
             return ctx.empty()
         if len(per_field) == 1:
@@ -1004,7 +1144,9 @@ class MultiMatch(Query):
 
 # ---------------------------------------------------------------------- compound
 class Bool(Query):
-    def __init__(self, must: list[Query], should: list[Query], filter_: list[Query], must_not: list[Query], msm: Any) -> None:
+    def __init__(
+        self, must: list[Query], should: list[Query], filter_: list[Query], must_not: list[Query], msm: Any
+    ) -> None:
         self.must = must
         self.should = should
         self.filter = filter_
@@ -1060,8 +1202,11 @@ def _clauses(value: Any, occur: str) -> list[Query]:
 
 
 def _parse_bool(spec: dict[str, Any]) -> Query:
-    _unknown("bool", spec, {"must", "should", "filter", "must_not", "minimum_should_match", "boost", "_name",
-                            "adjust_pure_negative"})
+    _unknown(
+        "bool",
+        spec,
+        {"must", "should", "filter", "must_not", "minimum_should_match", "boost", "_name", "adjust_pure_negative"},
+    )
     node = Bool(
         _clauses(spec.get("must", []), "must"),
         _clauses(spec.get("should", []), "should"),
@@ -1155,14 +1300,22 @@ class KnnSpec:
             raise ctx.fail(E.illegal_argument("[knn] queries are only supported on [dense_vector] fields"))
         assert spec.vector is not None
         if not spec.vector.indexed:
-            raise ctx.fail(E.illegal_argument(
-                f"to perform knn search on field [{spec.path}], its mapping must have [index] set to [true]"))
+            raise ctx.fail(
+                E.illegal_argument(
+                    f"to perform knn search on field [{spec.path}], its mapping must have [index] set to [true]"
+                )
+            )
         query = np.asarray(self.vector, dtype=np.float32)
         dims = spec.vector.dims
         if dims is not None and dims != len(query):
-            raise ctx.fail(E.illegal_argument(
-                f"The query vector has a different number of dimensions [{len(query)}] than the document vectors [{dims}]."))
-        problem = vector_value_error(query, spec.vector.similarity if spec.vector.similarity in ("cosine", "dot_product") else None)
+            raise ctx.fail(
+                E.illegal_argument(
+                    f"The query vector has a different number of dimensions [{len(query)}] than the document vectors [{dims}]."
+                )
+            )
+        problem = vector_value_error(
+            query, spec.vector.similarity if spec.vector.similarity in ("cosine", "dot_product") else None
+        )
         if problem is not None:
             raise ctx.fail(E.illegal_argument(problem))
         if dims is None or ctx.n == 0:
@@ -1199,8 +1352,20 @@ def parse_knn(body: Any, default_size: int, top_level: bool) -> KnnSpec:
     what = "knn"
     if not isinstance(body, dict):
         raise E.x_content_parse_error(f"[{what}] knn doesn't support values of type: {_token(body)}")
-    allowed = {"field", "query_vector", "k", "num_candidates", "filter", "similarity", "boost", "_name",
-               "query_vector_builder", "inner_hits", "rescore_vector", "visit_percentage"}
+    allowed = {
+        "field",
+        "query_vector",
+        "k",
+        "num_candidates",
+        "filter",
+        "similarity",
+        "boost",
+        "_name",
+        "query_vector_builder",
+        "inner_hits",
+        "rescore_vector",
+        "visit_percentage",
+    }
     for key in body:
         if key not in allowed:
             raise E.x_content_parse_error(f"[{what}] unknown field [{key}]")
@@ -1249,10 +1414,12 @@ def parse_knn(body: Any, default_size: int, top_level: bool) -> KnnSpec:
         elif k is not None and num_candidates is not None and num_candidates < k:
             problem = "[num_candidates] cannot be less than [k]"
         if problem is not None:
-            raise E.x_content_parse_error("Failed to build [knn] after last required field arrived",
-                                          caused_by=E.illegal_argument(problem))
-    return KnnSpec(str(body["field"]), [float(v) for v in vector], k, num_candidates, filters, similarity, boost,
-                   body.get("_name"))
+            raise E.x_content_parse_error(
+                "Failed to build [knn] after last required field arrived", caused_by=E.illegal_argument(problem)
+            )
+    return KnnSpec(
+        str(body["field"]), [float(v) for v in vector], k, num_candidates, filters, similarity, boost, body.get("_name")
+    )
 
 
 class Knn(Query):
@@ -1343,9 +1510,12 @@ class ScriptScore(Query):
         bad = np.flatnonzero((scores < 0) | np.isnan(scores))
         if len(bad):
             first = bad[0]
-            raise ShardFailure(E.illegal_argument(
-                f"script_score script returned an invalid score [{java_float(scores[first])}] for doc [{ords[first]}]. "
-                f"Must be a non-negative score!"))
+            raise ShardFailure(
+                E.illegal_argument(
+                    f"script_score script returned an invalid score [{java_float(scores[first])}] for doc [{ords[first]}]. "
+                    f"Must be a non-negative score!"
+                )
+            )
         out = np.zeros(ctx.n)
         out[ords] = (scores * np.float32(self.boost)).astype(np.float32)
         if self.min_score is not None:
@@ -1383,8 +1553,12 @@ def _parse_script_score(spec: dict[str, Any]) -> Query:
         raise E.parsing_error("[script_score] requires 'script' field")
     source, params = parse_script(spec["script"], "script_score")
     min_score = spec.get("min_score")
-    node = ScriptScore(parse_query(spec["query"]), source, params,
-                       None if min_score is None else _float(min_score, "min_score", "script_score"))
+    node = ScriptScore(
+        parse_query(spec["query"]),
+        source,
+        params,
+        None if min_score is None else _float(min_score, "min_score", "script_score"),
+    )
     _common(node, spec, "script_score")
     return node
 
@@ -1414,4 +1588,3 @@ def walk(node: Query) -> list[Query]:
     for child in node.children():
         out.extend(walk(child))
     return out
-

@@ -21,37 +21,165 @@ import numpy as np
 from tests.es_double import errors as E
 from tests.es_double.errors import EsError, ShardFailure
 from tests.es_double.javafmt import float32_json
-from tests.es_double.mapping import INTEGER_RANGES, Mapping, doc_values, fetch_field_values
-from tests.es_double.query import ExecContext, KnnSpec, Query, Terms, parse_knn, parse_query, walk
-from tests.es_double.source_filter import SourceSpec, parse_body_source, parse_url_source
+from tests.es_double.mapping import (
+    INTEGER_RANGES,
+    Mapping,
+    doc_values,
+    fetch_field_values,
+    source_values,
+)
+from tests.es_double.query import (
+    ExecContext,
+    KnnSpec,
+    Query,
+    Terms,
+    parse_knn,
+    parse_query,
+    walk,
+)
+from tests.es_double.source_filter import (
+    SourceSpec,
+    parse_body_source,
+    parse_url_source,
+)
 from tests.es_double.store import Cluster, IndexState
 
 DEFAULT_SIZE = 10
 DEFAULT_TRACK_TOTAL_HITS = 10_000
 
 SEARCH_PARAMS = {
-    "allow_no_indices", "allow_partial_search_results", "batched_reduce_size", "ccs_minimize_roundtrips",
-    "expand_wildcards", "from", "ignore_throttled", "ignore_unavailable", "include_named_queries_score",
-    "max_concurrent_shard_requests", "preference", "pre_filter_shard_size", "request_cache", "rest_total_hits_as_int",
-    "routing", "search_type", "seq_no_primary_term", "size", "sort", "_source", "_source_excludes",
-    "_source_includes", "_source_exclude_vectors", "timeout", "track_scores", "track_total_hits", "version",
-    "error_trace", "human", "pretty", "typed_keys", "explain", "q", "scroll", "filter_path", "stored_fields",
-    "docvalue_fields", "terminate_after", "stats", "analyzer", "analyze_wildcard", "default_operator", "df", "lenient",
-    "suggest_field", "suggest_mode", "suggest_size", "suggest_text", "project_routing", "force_synthetic_source",
+    "allow_no_indices",
+    "allow_partial_search_results",
+    "batched_reduce_size",
+    "ccs_minimize_roundtrips",
+    "expand_wildcards",
+    "from",
+    "ignore_throttled",
+    "ignore_unavailable",
+    "include_named_queries_score",
+    "max_concurrent_shard_requests",
+    "preference",
+    "pre_filter_shard_size",
+    "request_cache",
+    "rest_total_hits_as_int",
+    "routing",
+    "search_type",
+    "seq_no_primary_term",
+    "size",
+    "sort",
+    "_source",
+    "_source_excludes",
+    "_source_includes",
+    "_source_exclude_vectors",
+    "timeout",
+    "track_scores",
+    "track_total_hits",
+    "version",
+    "error_trace",
+    "human",
+    "pretty",
+    "typed_keys",
+    "explain",
+    "q",
+    "scroll",
+    "filter_path",
+    "stored_fields",
+    "docvalue_fields",
+    "terminate_after",
+    "stats",
+    "analyzer",
+    "analyze_wildcard",
+    "default_operator",
+    "df",
+    "lenient",
+    "suggest_field",
+    "suggest_mode",
+    "suggest_size",
+    "suggest_text",
+    "project_routing",
+    "force_synthetic_source",
 }
 COUNT_PARAMS = {
-    "allow_no_indices", "expand_wildcards", "ignore_throttled", "ignore_unavailable", "min_score", "preference",
-    "routing", "terminate_after", "q", "analyzer", "analyze_wildcard", "default_operator", "df", "lenient",
-    "error_trace", "human", "pretty", "filter_path", "project_routing",
+    "allow_no_indices",
+    "expand_wildcards",
+    "ignore_throttled",
+    "ignore_unavailable",
+    "min_score",
+    "preference",
+    "routing",
+    "terminate_after",
+    "q",
+    "analyzer",
+    "analyze_wildcard",
+    "default_operator",
+    "df",
+    "lenient",
+    "error_trace",
+    "human",
+    "pretty",
+    "filter_path",
+    "project_routing",
 }
-BODY_KEYS = {"query", "knn", "from", "size", "sort", "_source", "fields", "track_total_hits", "min_score", "timeout",
-             "aggs", "aggregations", "post_filter", "version", "seq_no_primary_term", "track_scores"}
-UNSUPPORTED_BODY_KEYS = {"explain", "highlight", "suggest", "collapse", "search_after", "pit", "rescore",
-                         "script_fields", "docvalue_fields", "stored_fields", "profile", "indices_boost", "stats",
-                         "runtime_mappings", "retriever", "rank", "terminate_after", "ext", "slice", "sub_searches"}
-UNSUPPORTED_PARAMS = {"q", "scroll", "filter_path", "stored_fields", "docvalue_fields", "terminate_after", "stats",
-                      "suggest_field", "suggest_mode", "suggest_size", "suggest_text", "analyzer", "analyze_wildcard",
-                      "default_operator", "df", "lenient", "include_named_queries_score", "force_synthetic_source"}
+BODY_KEYS = {
+    "query",
+    "knn",
+    "from",
+    "size",
+    "sort",
+    "_source",
+    "fields",
+    "track_total_hits",
+    "min_score",
+    "timeout",
+    "aggs",
+    "aggregations",
+    "post_filter",
+    "version",
+    "seq_no_primary_term",
+    "track_scores",
+}
+UNSUPPORTED_BODY_KEYS = {
+    "explain",
+    "highlight",
+    "suggest",
+    "collapse",
+    "search_after",
+    "pit",
+    "rescore",
+    "script_fields",
+    "docvalue_fields",
+    "stored_fields",
+    "profile",
+    "indices_boost",
+    "stats",
+    "runtime_mappings",
+    "retriever",
+    "rank",
+    "terminate_after",
+    "ext",
+    "slice",
+    "sub_searches",
+}
+UNSUPPORTED_PARAMS = {
+    "q",
+    "scroll",
+    "filter_path",
+    "stored_fields",
+    "docvalue_fields",
+    "terminate_after",
+    "stats",
+    "suggest_field",
+    "suggest_mode",
+    "suggest_size",
+    "suggest_text",
+    "analyzer",
+    "analyze_wildcard",
+    "default_operator",
+    "df",
+    "lenient",
+    "include_named_queries_score",
+    "force_synthetic_source",
+}
 
 
 def _token(value: Any) -> str:
@@ -118,8 +246,15 @@ def parse_sort(value: Any) -> list[SortKey]:
                 raise E.unsupported(f"sort option [{key}]")
             if key not in ("order", "missing", "mode", "unmapped_type"):
                 raise E.parsing_error(f"[field_sort] unknown field [{key}]")
-        keys.append(SortKey(name, str(spec.get("order", default)).lower(), spec.get("missing", "_last"),
-                            spec.get("mode"), spec.get("unmapped_type")))
+        keys.append(
+            SortKey(
+                name,
+                str(spec.get("order", default)).lower(),
+                spec.get("missing", "_last"),
+                spec.get("mode"),
+                spec.get("unmapped_type"),
+            )
+        )
     for key in keys:
         if key.order not in ("asc", "desc"):
             raise E.illegal_argument(f"Unknown SortOrder [{key.order}]")
@@ -181,8 +316,9 @@ def parse_search(body: Any, params: dict[str, str]) -> SearchRequest:
     knn: list[KnnSpec] = []
     if knn_raw is not None:
         if params.get("search_type") is not None:
-            raise E.illegal_argument("cannot set [search_type] when using [knn] search, since the search type is "
-                                     "determined automatically")
+            raise E.illegal_argument(
+                "cannot set [search_type] when using [knn] search, since the search type is determined automatically"
+            )
         for item in knn_raw if isinstance(knn_raw, list) else [knn_raw]:
             knn.append(parse_knn(item, size, top_level=True))
     query = parse_query(body["query"]) if "query" in body else None
@@ -256,8 +392,6 @@ def resolve_terms_lookups(cluster: Cluster, roots: list[Query]) -> None:
                 values: list[Any] = []
                 if doc is not None:
                     source = cluster.full_source(idx, doc)
-                    from tests.es_double.mapping import source_values
-
                     for v in source_values(source, lookup.path):
                         if isinstance(v, list):
                             values.extend(v)
@@ -304,23 +438,34 @@ class _IndexRun:
     scores: np.ndarray
 
 
-def execute_search(cluster: Cluster, expression: str | None, body: Any, params: dict[str, str],
-                   path: str) -> tuple[int, dict[str, Any]]:
-    """Run `_search`; returns (status, body)."""
+def execute_search(
+    cluster: Cluster, expression: str | None, body: Any, params: dict[str, str], path: str
+) -> tuple[int, dict[str, Any]]:
+    """Run `_search`; returns (status, body).
+
+    The whole search holds the cluster lock: mappings can change under dynamic updates, and a
+    test double serialising requests is simpler than one that is clever about it.
+    """
     started = time.monotonic()
     check_params(params, SEARCH_PARAMS, path)
     request = parse_search(body, params)
     with cluster.lock:
-        indices = cluster.resolve(
-            expression,
-            ignore_unavailable=params.get("ignore_unavailable") == "true",
-            allow_no_indices=params.get("allow_no_indices", "true") != "false",
-        )
-        roots = [q for q in [request.query, request.post_filter] if q is not None]
-        for spec in request.knn:
-            roots.extend(spec.filters)
-        resolve_terms_lookups(cluster, roots)
-        snapshots = [(idx, idx.segment) for idx in indices]
+        return _search_locked(cluster, expression, params, request, started)
+
+
+def _search_locked(
+    cluster: Cluster, expression: str | None, params: dict[str, str], request: SearchRequest, started: float
+) -> tuple[int, dict[str, Any]]:
+    indices = cluster.resolve(
+        expression,
+        ignore_unavailable=params.get("ignore_unavailable") == "true",
+        allow_no_indices=params.get("allow_no_indices", "true") != "false",
+    )
+    roots = [q for q in [request.query, request.post_filter] if q is not None]
+    for spec in request.knn:
+        roots.extend(spec.filters)
+    resolve_terms_lookups(cluster, roots)
+    snapshots = [(idx, idx.segment) for idx in indices]
     now_ms = int(time.time() * 1000)
     total_shards = sum(idx.number_of_shards for idx, _ in snapshots)
     failures: list[tuple[str, EsError]] = []
@@ -361,10 +506,13 @@ def execute_search(cluster: Cluster, expression: str | None, body: Any, params: 
         ctx = contexts[idx.name]
         try:
             if request.from_ + request.size > idx.max_result_window:
-                raise ShardFailure(E.illegal_argument(
-                    f"Result window is too large, from + size must be less than or equal to: [{idx.max_result_window}] "
-                    f"but was [{request.from_ + request.size}]. See the scroll api for a more efficient way to request "
-                    f"large data sets. This limit can be set by changing the [index.max_result_window] index level setting."))
+                raise ShardFailure(
+                    E.illegal_argument(
+                        f"Result window is too large, from + size must be less than or equal to: [{idx.max_result_window}] "
+                        f"but was [{request.from_ + request.size}]. See the scroll api for a more efficient way to request "
+                        f"large data sets. This limit can be set by changing the [index.max_result_window] index level setting."
+                    )
+                )
             if request.query is not None:
                 mask, scores = request.query.run(ctx, True)
             elif request.knn:
@@ -391,11 +539,11 @@ def execute_search(cluster: Cluster, expression: str | None, body: Any, params: 
             aggregations = _run_aggs(cluster, request.aggs, runs)
         except EsError as exc:
             if exc.type in ("parsing_exception", "x_content_parse_exception") or exc.reason.startswith(
-                    E.UNSUPPORTED_PREFIX):
+                E.UNSUPPORTED_PREFIX
+            ):
                 raise
             # aggregator creation / collection errors happen on the shards
-            raise E.search_phase_failure([(run.idx.name, exc) for run in runs] or [("", exc)], "query",
-                                         cluster.node_id)
+            raise E.search_phase_failure([(run.idx.name, exc) for run in runs] or [("", exc)], "query", cluster.node_id)
     if request.post_filter is not None:
         for run in runs:
             try:
@@ -432,7 +580,9 @@ def execute_search(cluster: Cluster, expression: str | None, body: Any, params: 
 def _shards(total: int, failures: list[tuple[str, EsError]], node_id: str) -> dict[str, Any]:
     out: dict[str, Any] = {"total": total, "successful": total - len(failures), "skipped": 0, "failed": len(failures)}
     if failures:
-        out["failures"] = [{"shard": 0, "index": name, "node": node_id, "reason": cause.to_dict()} for name, cause in failures]
+        out["failures"] = [
+            {"shard": 0, "index": name, "node": node_id, "reason": cause.to_dict()} for name, cause in failures
+        ]
     return out
 
 
@@ -462,23 +612,30 @@ def _validate_sort(ctx: ExecContext, idx: IndexState, keys: list[SortKey]) -> No
         if key.field in ("_score", "_doc"):
             continue
         if key.field == "_id":
-            raise ShardFailure(E.illegal_argument(
-                "Fielddata access on the _id field is disallowed, you can re-enable it by updating the dynamic cluster "
-                "setting: indices.id_field_data.enabled"))
+            raise ShardFailure(
+                E.illegal_argument(
+                    "Fielddata access on the _id field is disallowed, you can re-enable it by updating the dynamic cluster "
+                    "setting: indices.id_field_data.enabled"
+                )
+            )
         spec = idx.mapping.field(key.field)
         if spec is None:
             if key.unmapped_type is None:
-                raise ShardFailure(E.query_shard(f"No mapping found for [{key.field}] in order to sort on", idx.name, idx.uuid))
+                raise ShardFailure(
+                    E.query_shard(f"No mapping found for [{key.field}] in order to sort on", idx.name, idx.uuid)
+                )
             continue
         if spec.type == "text":
-            raise ShardFailure(E.illegal_argument(
-                f"Text fields are not optimised for operations that require per-document field data like aggregations "
-                f"and sorting, so these operations are disabled by default. Please use a keyword field instead. "
-                f"Alternatively, set fielddata=true on [{key.field}] in order to load field data by uninverting the "
-                f"inverted index. Note that this can use significant memory."))
+            raise ShardFailure(
+                E.illegal_argument(
+                    f"Text fields are not optimised for operations that require per-document field data like aggregations "
+                    f"and sorting, so these operations are disabled by default. Please use a keyword field instead. "
+                    f"Alternatively, set fielddata=true on [{key.field}] in order to load field data by uninverting the "
+                    f"inverted index. Note that this can use significant memory."
+                )
+            )
         if spec.type == "dense_vector":
-            raise ShardFailure(E.illegal_argument(
-                f"Field [{key.field}] of type [dense_vector] doesn't support sort"))
+            raise ShardFailure(E.illegal_argument(f"Field [{key.field}] of type [dense_vector] doesn't support sort"))
 
 
 _LONG_MAX = 2**63 - 1
@@ -515,7 +672,9 @@ def _missing_print(idx: IndexState, key: SortKey) -> Any:
     return math.inf if high else -math.inf
 
 
-def _collect_hits(cluster: Cluster, request: SearchRequest, runs: list[_IndexRun]) -> tuple[list[dict[str, Any]], float | None]:
+def _collect_hits(
+    cluster: Cluster, request: SearchRequest, runs: list[_IndexRun]
+) -> tuple[list[dict[str, Any]], float | None]:
     window = request.from_ + request.size
     scoring = request.sort is None or request.track_scores or any(k.field == "_score" for k in (request.sort or []))
     max_score: float | None = None
@@ -542,7 +701,7 @@ def _collect_hits(cluster: Cluster, request: SearchRequest, runs: list[_IndexRun
             keep = -scores <= threshold
             positions, ords, scores = positions[keep], ords[keep], scores[keep]
         order = np.lexsort((ords, positions, -scores))[:window]
-        for i in order[request.from_:]:
+        for i in order[request.from_ :]:
             selected.append((int(positions[i]), int(ords[i]), float(scores[i]), []))
     else:
         entries = []
@@ -587,7 +746,7 @@ def _collect_hits(cluster: Cluster, request: SearchRequest, runs: list[_IndexRun
             return -1 if (a[1], a[2]) < (b[1], b[2]) else 1
 
         entries.sort(key=functools.cmp_to_key(compare))
-        for keys, pos, o, score, printed in entries[request.from_:window]:
+        for keys, pos, o, score, printed in entries[request.from_ : window]:
             selected.append((pos, o, score, printed))
     hits = []
     for pos, o, score, printed in selected:
@@ -634,7 +793,9 @@ def _fetch_fields(cluster: Cluster, idx: IndexState, doc: Any, fields: list[tupl
     return out
 
 
-def execute_count(cluster: Cluster, expression: str | None, body: Any, params: dict[str, str], path: str) -> dict[str, Any]:
+def execute_count(
+    cluster: Cluster, expression: str | None, body: Any, params: dict[str, str], path: str
+) -> dict[str, Any]:
     """`_count`: the number of documents matching `query` (refreshed data only)."""
     check_params(params, COUNT_PARAMS, path)
     for key in params:

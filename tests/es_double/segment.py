@@ -250,7 +250,8 @@ class Segment:
                     entry[0].append(i)
                     entry[1].append(c)
             postings = {
-                t: (np.asarray(o, dtype=np.int64), np.asarray(f, dtype=np.float32)) for t, (o, f) in postings_lists.items()
+                t: (np.asarray(o, dtype=np.int64), np.asarray(f, dtype=np.float32))
+                for t, (o, f) in postings_lists.items()
             }
             cached = TextIndex(postings, norms, TermStats(doc_count, sum_ttf), sorted(postings))
             self._text[spec.path] = cached

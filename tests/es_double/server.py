@@ -10,6 +10,7 @@ RestController (https://www.elastic.co/docs/reference/elasticsearch/rest-apis/co
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import logging
@@ -25,7 +26,7 @@ from tests.es_double import errors as E
 from tests.es_double.errors import EsError
 from tests.es_double.faults import FaultState
 from tests.es_double.search import check_params, execute_count, execute_search
-from tests.es_double.source_filter import parse_url_source
+from tests.es_double.source_filter import parse_body_source, parse_url_source
 from tests.es_double.store import Cluster, IndexState, parse_index_settings
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,9 @@ class Response:
 
     __slots__ = ("status", "body", "headers", "raw")
 
-    def __init__(self, status: int, body: Any = None, headers: dict[str, str] | None = None, raw: bytes | None = None) -> None:
+    def __init__(
+        self, status: int, body: Any = None, headers: dict[str, str] | None = None, raw: bytes | None = None
+    ) -> None:
         self.status = status
         self.body = body
         self.headers = headers or {}
@@ -90,8 +93,12 @@ class Request:
                 try:
                     self._json = json.loads(text)
                 except json.JSONDecodeError as exc:
-                    raise EsError(400, "x_content_parse_exception", f"[{exc.lineno}:{exc.colno}] {exc.msg}",
-                                  caused_by=EsError(400, "json_parse_exception", exc.msg))
+                    raise EsError(
+                        400,
+                        "x_content_parse_exception",
+                        f"[{exc.lineno}:{exc.colno}] {exc.msg}",
+                        caused_by=EsError(400, "json_parse_exception", exc.msg),
+                    )
         if required and self._json is None:
             raise EsError(400, "parse_exception", "request body is required")
         return self._json
@@ -176,7 +183,10 @@ class EsApp:
                 continue
             args = [unquote(g) for g in match.groups()]
             if any(a.startswith("_") for a in args[:1]) and handler in (
-                EsApp.create_index, EsApp.delete_index, EsApp.index_exists, EsApp.get_index
+                EsApp.create_index,
+                EsApp.delete_index,
+                EsApp.index_exists,
+                EsApp.get_index,
             ):
                 break
             try:
@@ -185,8 +195,11 @@ class EsApp:
                 return _error_response(exc, request.method)
         allowed = sorted({m for m, rx, _ in self.routes if rx.match(segments_path)})
         if allowed and request.method not in allowed:
-            body = {"error": f"Incorrect HTTP method for uri [{request.path}] and method [{request.method}], "
-                             f"allowed: [{', '.join(allowed)}]", "status": 405}
+            body = {
+                "error": f"Incorrect HTTP method for uri [{request.path}] and method [{request.method}], "
+                f"allowed: [{', '.join(allowed)}]",
+                "status": 405,
+            }
             return Response(405, body if request.method != "HEAD" else None)
         return _error_response(E.unsupported(f"endpoint [{request.method} {request.path}]"), request.method)
 
@@ -236,7 +249,9 @@ class EsApp:
             "number_of_pending_tasks": 0,
             "number_of_in_flight_fetch": 0,
             "task_max_waiting_in_queue_millis": 0,
-            "active_shards_percent_as_number": 100.0 if not unassigned else 100.0 * primaries / (primaries + unassigned),
+            "active_shards_percent_as_number": 100.0
+            if not unassigned
+            else 100.0 * primaries / (primaries + unassigned),
         }
         return Response(408 if timed_out else 200, body)
 
@@ -247,29 +262,37 @@ class EsApp:
             indices = self.cluster.resolve(args[0] if args else None)
             rows = []
             for idx in indices:
-                rows.append({
-                    "health": "yellow" if idx.number_of_replicas else "green",
-                    "status": "open",
-                    "index": idx.name,
-                    "uuid": idx.uuid,
-                    "pri": str(idx.number_of_shards),
-                    "rep": str(idx.number_of_replicas),
-                    "docs.count": str(idx.segment.n),
-                    "docs.deleted": "0",
-                    "store.size": f"{max(1, idx.segment.n)}kb",
-                    "pri.store.size": f"{max(1, idx.segment.n)}kb",
-                    "dataset.size": f"{max(1, idx.segment.n)}kb",
-                })
+                rows.append(
+                    {
+                        "health": "yellow" if idx.number_of_replicas else "green",
+                        "status": "open",
+                        "index": idx.name,
+                        "uuid": idx.uuid,
+                        "pri": str(idx.number_of_shards),
+                        "rep": str(idx.number_of_replicas),
+                        "docs.count": str(idx.segment.n),
+                        "docs.deleted": "0",
+                        "store.size": f"{max(1, idx.segment.n)}kb",
+                        "pri.store.size": f"{max(1, idx.segment.n)}kb",
+                        "dataset.size": f"{max(1, idx.segment.n)}kb",
+                    }
+                )
         return Response(200, rows)
 
     # ------------------------------------------------------------------ indices
     def create_index(self, request: Request, args: list[str]) -> Response:
-        check_params(request.params, _COMMON_PARAMS | {"wait_for_active_shards", "timeout", "master_timeout"}, request.path)
+        check_params(
+            request.params, _COMMON_PARAMS | {"wait_for_active_shards", "timeout", "master_timeout"}, request.path
+        )
         return Response(200, self.cluster.create_index(args[0], request.json()))
 
     def delete_index(self, request: Request, args: list[str]) -> Response:
-        check_params(request.params, _COMMON_PARAMS | {"ignore_unavailable", "allow_no_indices", "expand_wildcards",
-                                                       "timeout", "master_timeout"}, request.path)
+        check_params(
+            request.params,
+            _COMMON_PARAMS
+            | {"ignore_unavailable", "allow_no_indices", "expand_wildcards", "timeout", "master_timeout"},
+            request.path,
+        )
         return Response(200, self.cluster.delete_indices(args[0], request.params))
 
     def index_exists(self, request: Request, args: list[str]) -> Response:
@@ -282,7 +305,9 @@ class EsApp:
 
     def get_index(self, request: Request, args: list[str]) -> Response:
         with self.cluster.lock:
-            indices = self.cluster.resolve(args[0], ignore_unavailable=request.params.get("ignore_unavailable") == "true")
+            indices = self.cluster.resolve(
+                args[0], ignore_unavailable=request.params.get("ignore_unavailable") == "true"
+            )
             out = {
                 idx.name: {
                     "aliases": {a: info.to_json() for a, info in sorted(idx.aliases.items())},
@@ -309,22 +334,31 @@ class EsApp:
         body = request.json(required=True)
         settings = body.get("settings", body) if isinstance(body, dict) else body
         parsed = parse_index_settings(settings)
-        dynamic = {"index.number_of_replicas", "index.refresh_interval", "index.max_result_window",
-                   "index.max_terms_count", "index.auto_expand_replicas", "index.search.idle.after"}
+        dynamic = {
+            "index.number_of_replicas",
+            "index.refresh_interval",
+            "index.max_result_window",
+            "index.max_terms_count",
+            "index.auto_expand_replicas",
+            "index.search.idle.after",
+        }
         with self.cluster.lock:
             indices = self.cluster.resolve(args[0])
             static = sorted(k for k in parsed if k not in dynamic)
             if static:
                 names = ", ".join(f"[{i.name}/{i.uuid}]" for i in indices)
-                raise E.illegal_argument(f"Can't update non dynamic settings [[{', '.join(static)}]] for open indices [{names}]")
+                raise E.illegal_argument(
+                    f"Can't update non dynamic settings [[{', '.join(static)}]] for open indices [{names}]"
+                )
             for idx in indices:
                 idx.settings.update(parsed)
         return Response(200, {"acknowledged": True})
 
     def refresh(self, request: Request, args: list[str]) -> Response:
         with self.cluster.lock:
-            indices = self.cluster.resolve(args[0] if args else None,
-                                           ignore_unavailable=request.params.get("ignore_unavailable") == "true")
+            indices = self.cluster.resolve(
+                args[0] if args else None, ignore_unavailable=request.params.get("ignore_unavailable") == "true"
+            )
             for idx in indices:
                 idx.refresh()
             total = sum(i.number_of_shards * (1 + i.number_of_replicas) for i in indices)
@@ -357,13 +391,25 @@ class EsApp:
         return Response(200, self.cluster.delete_alias(args[0], args[1]))
 
     # ------------------------------------------------------------------ documents
-    _WRITE_PARAMS = _COMMON_PARAMS | {"refresh", "routing", "timeout", "wait_for_active_shards", "if_seq_no",
-                                      "if_primary_term", "op_type", "require_alias", "pipeline", "version",
-                                      "version_type", "require_data_stream", "include_source_on_error",
-                                      "list_executed_pipelines"}
+    _WRITE_PARAMS = _COMMON_PARAMS | {
+        "refresh",
+        "routing",
+        "timeout",
+        "wait_for_active_shards",
+        "if_seq_no",
+        "if_primary_term",
+        "op_type",
+        "require_alias",
+        "pipeline",
+        "version",
+        "version_type",
+        "require_data_stream",
+        "include_source_on_error",
+        "list_executed_pipelines",
+    }
 
-    def _write_params(self, request: Request) -> dict[str, Any]:
-        check_params(request.params, self._WRITE_PARAMS, request.path)
+    def _write_params(self, request: Request, extra: frozenset[str] = frozenset()) -> dict[str, Any]:
+        check_params(request.params, self._WRITE_PARAMS | extra, request.path)
         p = request.params
         for key in ("pipeline", "version", "version_type"):
             if key in p:
@@ -397,8 +443,14 @@ class EsApp:
         doc_id = args[1] if len(args) > 1 else None
         with self.cluster.lock:
             result = self.cluster.index_document(
-                args[0], doc_id, source, request.raw, op_type=op, if_seq_no=opts.get("if_seq_no"),
-                if_primary_term=opts.get("if_primary_term"), require_alias=opts["require_alias"],
+                args[0],
+                doc_id,
+                source,
+                request.raw,
+                op_type=op,
+                if_seq_no=opts.get("if_seq_no"),
+                if_primary_term=opts.get("if_primary_term"),
+                require_alias=opts["require_alias"],
             )
             self._after_write(result.index, opts["refresh"], result.body)
         return Response(result.status, result.body, {"Location": f"/{result.body['_index']}/_doc/{result.body['_id']}"})
@@ -414,30 +466,45 @@ class EsApp:
         with self.cluster.lock:
             if args[0] not in self.cluster.indices and args[0] not in self.cluster.aliases():
                 raise E.index_not_found(args[0])
-            result = self.cluster.delete_document(args[0], args[1], if_seq_no=opts.get("if_seq_no"),
-                                                  if_primary_term=opts.get("if_primary_term"))
+            result = self.cluster.delete_document(
+                args[0], args[1], if_seq_no=opts.get("if_seq_no"), if_primary_term=opts.get("if_primary_term")
+            )
             self._after_write(result.index, opts["refresh"], result.body)
         return Response(result.status, result.body)
 
     def update_doc(self, request: Request, args: list[str]) -> Response:
-        check_params(request.params, self._WRITE_PARAMS | {"retry_on_conflict", "lang", "_source", "_source_includes",
-                                                           "_source_excludes"}, request.path)
-        opts = self._write_params(request.__class__(request.method, request.path, {
-            k: v for k, v in request.params.items() if k != "retry_on_conflict"}, request.raw, request.headers))
+        opts = self._write_params(
+            request, frozenset({"retry_on_conflict", "lang", "_source", "_source_includes", "_source_excludes"})
+        )
         for key in ("_source", "_source_includes", "_source_excludes", "lang"):
             if key in request.params:
                 raise E.unsupported(f"update parameter [{key}]")
         body = request.json(required=True)
         with self.cluster.lock:
-            result = self.cluster.update_document(args[0], args[1], body, if_seq_no=opts.get("if_seq_no"),
-                                                  if_primary_term=opts.get("if_primary_term"),
-                                                  require_alias=opts["require_alias"])
+            result = self.cluster.update_document(
+                args[0],
+                args[1],
+                body,
+                if_seq_no=opts.get("if_seq_no"),
+                if_primary_term=opts.get("if_primary_term"),
+                require_alias=opts["require_alias"],
+            )
             self._after_write(result.index, opts["refresh"], result.body)
         return Response(result.status, result.body)
 
-    _GET_PARAMS = _COMMON_PARAMS | {"_source", "_source_includes", "_source_excludes", "_source_exclude_vectors",
-                                    "preference", "realtime", "refresh", "routing", "stored_fields", "version",
-                                    "version_type"}
+    _GET_PARAMS = _COMMON_PARAMS | {
+        "_source",
+        "_source_includes",
+        "_source_excludes",
+        "_source_exclude_vectors",
+        "preference",
+        "realtime",
+        "refresh",
+        "routing",
+        "stored_fields",
+        "version",
+        "version_type",
+    }
 
     def get_doc(self, request: Request, args: list[str]) -> Response:
         check_params(request.params, self._GET_PARAMS, request.path)
@@ -448,8 +515,9 @@ class EsApp:
         with self.cluster.lock:
             if request.params.get("refresh") == "true":
                 self.cluster.resolve_single(args[0]).refresh()
-            status, body = self.cluster.get_document(args[0], args[1], spec,
-                                                     realtime=request.params.get("realtime", "true") != "false")
+            status, body = self.cluster.get_document(
+                args[0], args[1], spec, realtime=request.params.get("realtime", "true") != "false"
+            )
         if request.method == "HEAD":
             return Response(status)
         return Response(status, body)
@@ -460,8 +528,7 @@ class EsApp:
         with self.cluster.lock:
             status, body = self.cluster.get_document(args[0], args[1], spec)
         if status == 404:
-            error = EsError(404, "resource_not_found_exception",
-                            f"Document not found [{body['_index']}]/[{args[1]}]")
+            error = EsError(404, "resource_not_found_exception", f"Document not found [{body['_index']}]/[{args[1]}]")
             return _error_response(error, request.method)
         if request.method == "HEAD":
             return Response(200)
@@ -471,7 +538,9 @@ class EsApp:
         check_params(request.params, self._GET_PARAMS, request.path)
         body = request.json(required=True)
         if not isinstance(body, dict) or not ("docs" in body or "ids" in body):
-            raise E.illegal_argument("Unknown key for a START_OBJECT in [_na]" if isinstance(body, dict) else "request body is required")
+            raise E.illegal_argument(
+                "Unknown key for a START_OBJECT in [_na]" if isinstance(body, dict) else "request body is required"
+            )
         default_index = args[0] if args else None
         base_spec = parse_url_source(request.params)
         items: list[tuple[str | None, str, Any]] = []
@@ -487,20 +556,21 @@ class EsApp:
                 items.append((item.get("_index", default_index), str(item.get("_id")), item.get("_source")))
         missing_index = [n for n, (index, _, _) in enumerate(items) if index is None]
         if missing_index:
-            raise EsError(400, "action_request_validation_exception",
-                          "Validation Failed: " + " ".join(f"{k + 1}: index is missing for doc {n};"
-                                                           for k, n in enumerate(missing_index)))
+            raise EsError(
+                400,
+                "action_request_validation_exception",
+                "Validation Failed: "
+                + " ".join(f"{k + 1}: index is missing for doc {n};" for k, n in enumerate(missing_index)),
+            )
         docs = []
         with self.cluster.lock:
             for index, doc_id, source_opt in items:
                 spec = base_spec
                 if source_opt is not None:
-                    from tests.es_double.source_filter import parse_body_source
-
                     body_spec = parse_body_source(source_opt)
-                    spec = body_spec.__class__(body_spec.fetch, body_spec.includes, body_spec.excludes,
-                                               body_spec.exclude_vectors if body_spec.exclude_vectors is not None
-                                               else base_spec.exclude_vectors)
+                    if body_spec.exclude_vectors is None:
+                        body_spec = dataclasses.replace(body_spec, exclude_vectors=base_spec.exclude_vectors)
+                    spec = body_spec
                 try:
                     _, doc = self.cluster.get_document(index, doc_id, spec)
                 except EsError as exc:
@@ -509,9 +579,20 @@ class EsApp:
         return Response(200, {"docs": docs})
 
     # ------------------------------------------------------------------ bulk
-    _BULK_PARAMS = _COMMON_PARAMS | {"refresh", "routing", "timeout", "wait_for_active_shards", "require_alias",
-                                     "pipeline", "_source", "_source_includes", "_source_excludes",
-                                     "require_data_stream", "list_executed_pipelines", "include_source_on_error"}
+    _BULK_PARAMS = _COMMON_PARAMS | {
+        "refresh",
+        "routing",
+        "timeout",
+        "wait_for_active_shards",
+        "require_alias",
+        "pipeline",
+        "_source",
+        "_source_includes",
+        "_source_excludes",
+        "require_data_stream",
+        "list_executed_pipelines",
+        "include_source_on_error",
+    }
 
     def bulk(self, request: Request, args: list[str]) -> Response:
         from tests.es_double.bulk import run_bulk
@@ -525,20 +606,24 @@ class EsApp:
             refresh = "true"
         if refresh not in ("true", "false", "wait_for"):
             raise E.illegal_argument(f"Unknown value for refresh: [{refresh}].")
-        raw = run_bulk(self.cluster, request.raw, args[0] if args else None, refresh,
-                       request.params.get("require_alias") == "true")
+        raw = run_bulk(
+            self.cluster, request.raw, args[0] if args else None, refresh, request.params.get("require_alias") == "true"
+        )
         if request.params.get("pretty") in ("", "true"):
             return Response(200, json.loads(raw))
         return Response(200, raw=raw)
 
     # ------------------------------------------------------------------ search
     def search(self, request: Request, args: list[str]) -> Response:
-        status, body = execute_search(self.cluster, args[0] if args else None, request.json(), request.params, request.path)
+        status, body = execute_search(
+            self.cluster, args[0] if args else None, request.json(), request.params, request.path
+        )
         return Response(status, body)
 
     def count(self, request: Request, args: list[str]) -> Response:
-        return Response(200, execute_count(self.cluster, args[0] if args else None, request.json(), request.params,
-                                           request.path))
+        return Response(
+            200, execute_count(self.cluster, args[0] if args else None, request.json(), request.params, request.path)
+        )
 
 
 def _error_response(error: EsError, method: str) -> Response:
@@ -610,10 +695,17 @@ class _Handler(BaseHTTPRequestHandler):
                 response = _error_response(exc, self.command)
             except Exception:  # an unexpected bug in the double: answer like an ES internal error
                 log.exception("es-double failed on %s %s", self.command, self.path)
-                response = _error_response(EsError(500, "exception", "internal error in the ES test double"), self.command)
+                response = _error_response(
+                    EsError(500, "exception", "internal error in the ES test double"), self.command
+                )
         self._send(response, compat if isinstance(compat, int) else None, params.get("pretty") in ("", "true"))
-        log.debug("es-double %s %s -> %s in %.1f ms", self.command, self.path, response.status,
-                  (time.monotonic() - started) * 1000)
+        log.debug(
+            "es-double %s %s -> %s in %.1f ms",
+            self.command,
+            self.path,
+            response.status,
+            (time.monotonic() - started) * 1000,
+        )
 
     def _compat_version(self) -> int | None | EsError:
         versions = []
@@ -626,11 +718,17 @@ class _Handler(BaseHTTPRequestHandler):
         if not versions:
             return None
         if any(v not in (8, 9) for v in versions):
-            return EsError(400, "media_type_header_exception",
-                           "Invalid media-type value on headers [Accept, Content-Type]",
-                           caused_by=EsError(400, "status_exception",
-                                             f"Accept version must be either version 9 or 8, but found {versions[0]}. "
-                                             f"Accept=[{self.headers.get('Accept')}]"))
+            return EsError(
+                400,
+                "media_type_header_exception",
+                "Invalid media-type value on headers [Accept, Content-Type]",
+                caused_by=EsError(
+                    400,
+                    "status_exception",
+                    f"Accept version must be either version 9 or 8, but found {versions[0]}. "
+                    f"Accept=[{self.headers.get('Accept')}]",
+                ),
+            )
         return max(versions)
 
     def _send(self, response: Response, compat: int | None, pretty: bool) -> None:
@@ -640,11 +738,12 @@ class _Handler(BaseHTTPRequestHandler):
             payload = b""
         else:
             payload = _dumps(response.body, pretty)
-        content_type = (f"application/vnd.elasticsearch+json;compatible-with={compat}" if compat
-                        else "application/json")
-        head = [f"HTTP/1.1 {response.status} {_REASONS.get(response.status, 'Unknown')}",
-                "X-Elastic-Product: Elasticsearch",
-                f"content-type: {content_type}"]
+        content_type = f"application/vnd.elasticsearch+json;compatible-with={compat}" if compat else "application/json"
+        head = [
+            f"HTTP/1.1 {response.status} {_REASONS.get(response.status, 'Unknown')}",
+            "X-Elastic-Product: Elasticsearch",
+            f"content-type: {content_type}",
+        ]
         for key, value in response.headers.items():
             head.append(f"{key}: {value}")
         head.append(f"content-length: {len(payload) if self.command != 'HEAD' else len(payload)}")
@@ -664,9 +763,20 @@ class _Handler(BaseHTTPRequestHandler):
     do_HEAD = _handle
 
 
-_REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-            408: "Request Timeout", 409: "Conflict", 429: "Too Many Requests", 500: "Internal Server Error",
-            502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+_REASONS = {
+    200: "OK",
+    201: "Created",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    408: "Request Timeout",
+    409: "Conflict",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
 class _Server(ThreadingHTTPServer):
@@ -753,4 +863,3 @@ class HttpServer:
         """Blocking mode for `python -m tests.es_double`."""
         self._thread = threading.current_thread()
         self._server.serve_forever()
-

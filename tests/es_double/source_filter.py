@@ -79,7 +79,9 @@ def _filter_map(
     return out
 
 
-def _filter_value(value: Any, path: str, includes: tuple[str, ...], excludes: tuple[str, ...], include_all: bool) -> Any:
+def _filter_value(
+    value: Any, path: str, includes: tuple[str, ...], excludes: tuple[str, ...], include_all: bool
+) -> Any:
     if isinstance(value, dict):
         return _filter_map(value, path, includes, excludes, include_all)
     if isinstance(value, list):

@@ -34,8 +34,15 @@ DEFAULT_MAX_RESULT_WINDOW = 10000
 DEFAULT_MAX_TERMS_COUNT = 65536
 
 _TIME_VALUE = re.compile(r"-1|0|\d+(?:\.\d+)?(?:nanos|micros|ms|s|m|h|d)")
-_BOOL_SETTINGS = {"index.mapping.exclude_source_vectors", "index.hidden", "index.blocks.read_only",
-                  "index.blocks.write", "index.blocks.read", "index.blocks.metadata", "index.query.parse.allow_unmapped_fields"}
+_BOOL_SETTINGS = {
+    "index.mapping.exclude_source_vectors",
+    "index.hidden",
+    "index.blocks.read_only",
+    "index.blocks.write",
+    "index.blocks.read",
+    "index.blocks.metadata",
+    "index.query.parse.allow_unmapped_fields",
+}
 _INT_SETTINGS = {
     "index.number_of_shards": 1,
     "index.number_of_replicas": 0,
@@ -56,13 +63,37 @@ _INT_SETTINGS = {
     "index.max_regex_length": 1,
     "index.routing_partition_size": 1,
 }
-_TIME_SETTINGS = {"index.refresh_interval", "index.search.idle.after", "index.translog.sync_interval",
-                  "index.unassigned.node_left.delayed_timeout", "index.gc_deletes"}
-_OTHER_SETTINGS = {"index.auto_expand_replicas", "index.codec", "index.translog.durability", "index.priority",
-                   "index.lifecycle.name", "index.lifecycle.rollover_alias", "index.default_pipeline",
-                   "index.final_pipeline", "index.mapping.ignore_malformed", "index.mapping.coerce", "index.routing.allocation.include._tier_preference"}
-_UNSUPPORTED_SETTING_PREFIXES = ("index.analysis.", "index.similarity.", "index.sort.", "index.mode", "index.knn",
-                                 "index.mapping.source.", "index.store.", "index.routing_path", "index.time_series.")
+_TIME_SETTINGS = {
+    "index.refresh_interval",
+    "index.search.idle.after",
+    "index.translog.sync_interval",
+    "index.unassigned.node_left.delayed_timeout",
+    "index.gc_deletes",
+}
+_OTHER_SETTINGS = {
+    "index.auto_expand_replicas",
+    "index.codec",
+    "index.translog.durability",
+    "index.priority",
+    "index.lifecycle.name",
+    "index.lifecycle.rollover_alias",
+    "index.default_pipeline",
+    "index.final_pipeline",
+    "index.mapping.ignore_malformed",
+    "index.mapping.coerce",
+    "index.routing.allocation.include._tier_preference",
+}
+_UNSUPPORTED_SETTING_PREFIXES = (
+    "index.analysis.",
+    "index.similarity.",
+    "index.sort.",
+    "index.mode",
+    "index.knn",
+    "index.mapping.source.",
+    "index.store.",
+    "index.routing_path",
+    "index.time_series.",
+)
 
 
 def _flatten_settings(settings: Any, prefix: str = "") -> dict[str, Any]:
@@ -100,8 +131,10 @@ def parse_index_settings(settings: Any) -> dict[str, str]:
             try:
                 number = int(text)
             except ValueError:
-                raise E.illegal_argument(f"Failed to parse value [{text}] for setting [{full}]",
-                                         caused_by=EsError(400, "number_format_exception", f'For input string: "{text}"'))
+                raise E.illegal_argument(
+                    f"Failed to parse value [{text}] for setting [{full}]",
+                    caused_by=EsError(400, "number_format_exception", f'For input string: "{text}"'),
+                )
             minimum = _INT_SETTINGS[full]
             if number < minimum:
                 raise E.illegal_argument(f"Failed to parse value [{text}] for setting [{full}] must be >= {minimum}")
@@ -110,10 +143,16 @@ def parse_index_settings(settings: Any) -> dict[str, str]:
                 raise E.illegal_argument(f"Failed to parse value [{text}] as only [true] or [false] are allowed.")
         elif full in _TIME_SETTINGS:
             if not _TIME_VALUE.fullmatch(text):
-                raise E.illegal_argument(f"failed to parse setting [{full}] with value [{text}] as a time value: "
-                                         f"unit is missing or unrecognized")
-        elif full not in _OTHER_SETTINGS and not full.startswith("index.routing.allocation.") and not full.startswith(
-                "index.blocks.") and not full.startswith("index.lifecycle."):
+                raise E.illegal_argument(
+                    f"failed to parse setting [{full}] with value [{text}] as a time value: "
+                    f"unit is missing or unrecognized"
+                )
+        elif (
+            full not in _OTHER_SETTINGS
+            and not full.startswith("index.routing.allocation.")
+            and not full.startswith("index.blocks.")
+            and not full.startswith("index.lifecycle.")
+        ):
             raise E.illegal_argument(
                 f"unknown setting [{full}] please check that any required plugins are installed, or check the "
                 f"breaking changes documentation for removed settings"
@@ -127,7 +166,9 @@ def validate_index_name(name: str) -> None:
     if not name:
         raise E.invalid_index_name(name, "must not be empty")
     if any(ch in name for ch in INVALID_NAME_CHARS):
-        raise E.invalid_index_name(name, "must not contain the following characters " + str(INVALID_NAME_CHARS).replace("'", ""))
+        raise E.invalid_index_name(
+            name, "must not contain the following characters " + str(INVALID_NAME_CHARS).replace("'", "")
+        )
     if "#" in name:
         raise E.invalid_index_name(name, "must not contain '#'")
     if ":" in name:
@@ -147,7 +188,9 @@ def validate_alias_name(name: str) -> None:
     if not name:
         raise E.invalid_alias_name(name, "alias name must not be empty")
     if any(ch in name for ch in INVALID_NAME_CHARS):
-        raise E.invalid_alias_name(name, "must not contain the following characters " + str(INVALID_NAME_CHARS).replace("'", ""))
+        raise E.invalid_alias_name(
+            name, "must not contain the following characters " + str(INVALID_NAME_CHARS).replace("'", "")
+        )
     if "#" in name:
         raise E.invalid_alias_name(name, "must not contain '#'")
     if ":" in name:
@@ -388,9 +431,12 @@ class Cluster:
                 f"is_write_index=false or the alias points to multiple indices without one being designated as a write index"
             )
         if require_alias:
-            raise EsError(404, "index_not_found_exception",
-                          f"no such index [{name}] and [require_alias] request flag is [true] and [{name}] is not an alias",
-                          meta={"resource.type": "index_or_alias", "resource.id": name, "index_uuid": "_na_", "index": name})
+            raise EsError(
+                404,
+                "index_not_found_exception",
+                f"no such index [{name}] and [require_alias] request flag is [true] and [{name}] is not an alias",
+                meta={"resource.type": "index_or_alias", "resource.id": name, "index_uuid": "_na_", "index": name},
+            )
         if name in self.indices:
             return self.indices[name]
         if not auto_create:
@@ -452,9 +498,10 @@ class Cluster:
     # ------------------------------------------------------------------ aliases
     def update_aliases(self, body: Any) -> dict[str, Any]:
         """`POST /_aliases`: every action resolved and validated first, then applied at once."""
-        if not isinstance(body, dict) or "actions" not in body:
-            raise E.illegal_argument("No action specified") if isinstance(body, dict) else EsError(
-                400, "parse_exception", "request body is required")
+        if not isinstance(body, dict):
+            raise EsError(400, "parse_exception", "request body is required")
+        if "actions" not in body:
+            raise EsError(400, "action_request_validation_exception", "Validation Failed: 1: No action specified;")
         actions = body["actions"]
         if not isinstance(actions, list) or not actions:
             raise EsError(400, "action_request_validation_exception", "Validation Failed: 1: No action specified;")
@@ -471,11 +518,17 @@ class Cluster:
                 if must_exist is not None and kind != "remove":
                     raise E.illegal_argument(f"[must_exist] is unsupported for [{kind.upper()}]")
                 if kind != "remove_index" and not aliases_list:
-                    raise EsError(400, "action_request_validation_exception",
-                                  "Validation Failed: 1: One of [aliases] or [alias] is required;")
+                    raise EsError(
+                        400,
+                        "action_request_validation_exception",
+                        "Validation Failed: 1: One of [aliases] or [alias] is required;",
+                    )
                 if not indices:
-                    raise EsError(400, "action_request_validation_exception",
-                                  "Validation Failed: 1: One of [index/indices] is required;")
+                    raise EsError(
+                        400,
+                        "action_request_validation_exception",
+                        "Validation Failed: 1: One of [index/indices] is required;",
+                    )
                 concrete = self.resolve(",".join(indices), allow_aliases=False)
                 if kind == "remove_index":
                     for idx in concrete:
@@ -518,7 +571,9 @@ class Cluster:
             for kind, index_name, alias, _info, must in plan:
                 if kind == "add":
                     if alias in self.indices and alias not in removed_indices:
-                        raise E.invalid_alias_name(alias, "an index or data stream exists with the same name as the alias")
+                        raise E.invalid_alias_name(
+                            alias, "an index or data stream exists with the same name as the alias"
+                        )
                 if kind == "remove" and must and alias not in self.indices[index_name].aliases:
                     raise _aliases_missing([alias])
             # apply atomically
@@ -551,8 +606,10 @@ class Cluster:
                 continue
             indices = _as_list(spec.get("indices", spec.get("index")), "index")
             aliases_list = _as_list(spec.get("aliases", spec.get("alias")), "alias") if kind == "add" else []
-            entry: dict[str, Any] = {"action": {"type": kind, "indices": sorted(indices), "aliases": aliases_list},
-                                     "status": 200}
+            entry: dict[str, Any] = {
+                "action": {"type": kind, "indices": sorted(indices), "aliases": aliases_list},
+                "status": 200,
+            }
             out.append(entry)
         return out
 
@@ -571,8 +628,12 @@ class Cluster:
         with self.lock:
             concrete = self.resolve(index_expr, allow_aliases=False)
             patterns = alias_expr.split(",")
-            hits = [(idx, a) for idx in concrete for a in list(idx.aliases)
-                    if any(fnmatch.fnmatchcase(a, p) or p == "_all" for p in patterns)]
+            hits = [
+                (idx, a)
+                for idx in concrete
+                for a in list(idx.aliases)
+                if any(fnmatch.fnmatchcase(a, p) or p == "_all" for p in patterns)
+            ]
             if not hits:
                 raise _aliases_missing(patterns)
             for idx, alias in hits:
@@ -582,8 +643,11 @@ class Cluster:
     def get_aliases(self, index_expr: str | None, alias_expr: str | None) -> tuple[int, dict[str, Any]]:
         """`GET [idx]/_alias[/name]`; a missing named alias is a 404 with an error *string*."""
         with self.lock:
-            indices = self.resolve(index_expr, allow_aliases=True) if index_expr else sorted(
-                self.indices.values(), key=lambda i: i.name)
+            indices = (
+                self.resolve(index_expr, allow_aliases=True)
+                if index_expr
+                else sorted(self.indices.values(), key=lambda i: i.name)
+            )
             patterns = alias_expr.split(",") if alias_expr and alias_expr not in ("_all", "*") else None
             out: dict[str, Any] = {}
             found: set[str] = set()
@@ -610,12 +674,18 @@ class Cluster:
         if doc_id is None:
             return
         if doc_id == "":
-            raise EsError(400, "action_request_validation_exception",
-                          "Validation Failed: 1: if _id is specified it must not be empty;")
+            raise EsError(
+                400,
+                "action_request_validation_exception",
+                "Validation Failed: 1: if _id is specified it must not be empty;",
+            )
         size = len(doc_id.encode("utf-8"))
         if size > MAX_ID_BYTES:
-            raise EsError(400, "action_request_validation_exception",
-                          f"Validation Failed: 1: id [{doc_id}] is too long, must be no longer than 512 bytes but was: {size};")
+            raise EsError(
+                400,
+                "action_request_validation_exception",
+                f"Validation Failed: 1: id [{doc_id}] is too long, must be no longer than 512 bytes but was: {size};",
+            )
 
     def index_document(
         self,
@@ -674,8 +744,9 @@ class Cluster:
         idx.dirty = True
         return doc, existing is None
 
-    def delete_document(self, target: str, doc_id: str, *, if_seq_no: int | None = None,
-                        if_primary_term: int | None = None) -> WriteResult:
+    def delete_document(
+        self, target: str, doc_id: str, *, if_seq_no: int | None = None, if_primary_term: int | None = None
+    ) -> WriteResult:
         self._check_id(doc_id)
         idx = self.resolve_write(target, auto_create=True)
         existing = idx.docs.get(doc_id)
@@ -704,8 +775,16 @@ class Cluster:
         }
         return WriteResult(status, body, idx)
 
-    def update_document(self, target: str, doc_id: str, body: Any, *, if_seq_no: int | None = None,
-                        if_primary_term: int | None = None, require_alias: bool = False) -> WriteResult:
+    def update_document(
+        self,
+        target: str,
+        doc_id: str,
+        body: Any,
+        *,
+        if_seq_no: int | None = None,
+        if_primary_term: int | None = None,
+        require_alias: bool = False,
+    ) -> WriteResult:
         """Partial update with `doc` (merged recursively), `doc_as_upsert`, `upsert`, `detect_noop`."""
         self._check_id(doc_id)
         if not isinstance(body, dict):
@@ -725,15 +804,23 @@ class Cluster:
             _check_cas(idx, doc_id, existing, if_seq_no, if_primary_term)
         partial = body.get("doc")
         if partial is not None and not isinstance(partial, dict):
-            raise EsError(400, "x_content_parse_exception", "[1:8] [UpdateRequest] doc doesn't support values of type: VALUE_STRING")
+            raise EsError(
+                400,
+                "x_content_parse_exception",
+                "[1:8] [UpdateRequest] doc doesn't support values of type: VALUE_STRING",
+            )
         if existing is None:
             if body.get("doc_as_upsert") is True and partial is not None:
                 new_source = partial
             elif "upsert" in body:
                 new_source = body["upsert"]
             else:
-                raise EsError(404, "document_missing_exception", f"[{doc_id}]: document missing",
-                              meta={"index_uuid": idx.uuid, "shard": "0", "index": idx.name})
+                raise EsError(
+                    404,
+                    "document_missing_exception",
+                    f"[{doc_id}]: document missing",
+                    meta={"index_uuid": idx.uuid, "shard": "0", "index": idx.name},
+                )
             raw = json.dumps(new_source, separators=(",", ":"))
             return self.index_document(idx.name, doc_id, new_source, raw, op_type="create")
         current = self.full_source(idx, existing)
@@ -761,7 +848,9 @@ class Cluster:
             _put_path(out, path, [float32_json(v) for v in _rehydrated(idx, path, vector)])
         return out
 
-    def render_source(self, idx: IndexState, doc: Doc, spec: SourceSpec, late_excludes: tuple[str, ...] = ()) -> dict[str, Any]:
+    def render_source(
+        self, idx: IndexState, doc: Doc, spec: SourceSpec, late_excludes: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
         """_source for get/search responses: vector exclusion rules, then includes/excludes."""
         exclude = spec.exclude_vectors if spec.exclude_vectors is not None else idx.exclude_source_vectors
         vector_paths = [f.path for f in idx.mapping.vector_fields()]
@@ -782,7 +871,9 @@ class Cluster:
         source = self.full_source(idx, doc)
         return spec.filter(source, late_excludes)
 
-    def get_document(self, target: str, doc_id: str, spec: SourceSpec, realtime: bool = True) -> tuple[int, dict[str, Any]]:
+    def get_document(
+        self, target: str, doc_id: str, spec: SourceSpec, realtime: bool = True
+    ) -> tuple[int, dict[str, Any]]:
         idx = self.resolve_single(target)
         if not realtime:
             idx_docs = {d.id: d for d in idx.segment.docs}
@@ -853,16 +944,25 @@ def _version_conflict(idx: IndexState, doc_id: str, detail: str) -> EsError:
     )
 
 
-def _check_cas(idx: IndexState, doc_id: str, existing: Doc | None, if_seq_no: int | None, if_primary_term: int | None) -> None:
+def _check_cas(
+    idx: IndexState, doc_id: str, existing: Doc | None, if_seq_no: int | None, if_primary_term: int | None
+) -> None:
     if if_seq_no is None or if_primary_term is None:
-        raise EsError(400, "action_request_validation_exception",
-                      "Validation Failed: 1: ifSeqNo is set, but primary term is [0];" if if_primary_term is None else
-                      "Validation Failed: 1: ifSeqNo is unassigned, but primary term is [{}];".format(if_primary_term))
+        raise EsError(
+            400,
+            "action_request_validation_exception",
+            "Validation Failed: 1: ifSeqNo is set, but primary term is [0];"
+            if if_primary_term is None
+            else "Validation Failed: 1: ifSeqNo is unassigned, but primary term is [{}];".format(if_primary_term),
+        )
     if existing is None:
-        raise _version_conflict(idx, doc_id, f"required seqNo [{if_seq_no}], primary term [{if_primary_term}]. but no document was found")
+        raise _version_conflict(
+            idx, doc_id, f"required seqNo [{if_seq_no}], primary term [{if_primary_term}]. but no document was found"
+        )
     if existing.seq_no != if_seq_no or existing.primary_term != if_primary_term:
         raise _version_conflict(
-            idx, doc_id,
+            idx,
+            doc_id,
             f"required seqNo [{if_seq_no}], primary term [{if_primary_term}]. current document has seqNo "
             f"[{existing.seq_no}] and primary term [{existing.primary_term}]",
         )
@@ -881,15 +981,30 @@ def _alias_props(props: Any) -> AliasInfo:
 
 def _alias_action(raw: Any) -> tuple[str, dict[str, Any]]:
     if not isinstance(raw, dict) or len(raw) != 1:
-        raise EsError(400, "x_content_parse_exception", "[1:1] [alias_action] failed to parse field [actions]",
-                      caused_by=E.illegal_argument("Expected [START_OBJECT] but got a single action"))
+        raise EsError(
+            400,
+            "x_content_parse_exception",
+            "[1:1] [alias_action] failed to parse field [actions]",
+            caused_by=E.illegal_argument("Expected [START_OBJECT] but got a single action"),
+        )
     kind, spec = next(iter(raw.items()))
     if kind not in ("add", "remove", "remove_index"):
         raise EsError(400, "x_content_parse_exception", f"[1:2] [alias_action] unknown field [{kind}]")
     if not isinstance(spec, dict):
         raise EsError(400, "x_content_parse_exception", f"[1:2] [{kind}] failed to parse")
-    allowed = {"index", "indices", "alias", "aliases", "must_exist", "is_write_index", "is_hidden", "filter",
-               "routing", "index_routing", "search_routing"}
+    allowed = {
+        "index",
+        "indices",
+        "alias",
+        "aliases",
+        "must_exist",
+        "is_write_index",
+        "is_hidden",
+        "filter",
+        "routing",
+        "index_routing",
+        "search_routing",
+    }
     for key in spec:
         if key not in allowed:
             raise EsError(400, "x_content_parse_exception", f"[1:2] [{kind}] unknown field [{key}]")
@@ -908,5 +1023,9 @@ def _as_list(value: Any, what: str) -> list[str]:
 
 def _aliases_missing(names: list[str]) -> EsError:
     joined = ",".join(names)
-    return EsError(404, "aliases_not_found_exception", f"aliases [{joined}] missing",
-                   meta={"resource.type": "aliases", "resource.id": joined})
+    return EsError(
+        404,
+        "aliases_not_found_exception",
+        f"aliases [{joined}] missing",
+        meta={"resource.type": "aliases", "resource.id": joined},
+    )

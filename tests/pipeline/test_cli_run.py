@@ -88,12 +88,16 @@ def test_bootstrap_is_idempotent(es_url, index_prefix, es, capsys):
 def test_run_then_runs_list(spark, es_url, index_prefix, es, tmp_path, capsys):
     folder = synthetic.generate(tmp_path, "ml-100k", n_users=30, n_movies=40, n_ratings=700, seed=5)
     argv = ["run", "--dataset", "ml-100k", "--data-dir", str(folder.parent), "--es-url", es_url, "--prefix", index_prefix,
-            "--rank", "3", "--max-iter", "2", "--conf", "spark.sql.shuffle.partitions=4", "--json"]
+            "--rank", "3", "--max-iter", "2", "--evaluate", "--conf", "spark.sql.shuffle.partitions=4", "--json"]
     assert main(argv) == 0
     record = json.loads(capsys.readouterr().out)
     assert record["status"] == "succeeded" and record["active"] is True
     assert record["counts"] == {"movies": 40, "users": 30, "ratings": 700, "rejected": 0}
     assert record["model_kind"] == "implicit" and record["vector_size"] == 3
+    assert len(record["model"]["item_gramian"]) == 3  # implicit fold-in needs YᵀY
+    assert record["model"]["evaluation"]["protocol"] == "msr-100k"
+    assert set(record["metrics"]) >= {"precision_at_10", "recall_at_10", "ndcg_at_10", "map_at_10"}
+    assert all(0.0 <= v <= 1.0 for v in record["metrics"].values())
     assert es.count(index=f"{index_prefix}-ratings")["count"] == 700
 
     assert main(["runs", "list", "--es-url", es_url, "--prefix", index_prefix]) == 0

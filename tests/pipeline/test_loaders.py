@@ -135,3 +135,13 @@ def test_read_ratings_reads_one_fold(spark, synthetic_root):
     assert fold.count() == 1_600
     with pytest.raises(DatasetError):
         loaders.read_ratings(spark, synthetic_root / "ml-100k" / "u9.base", "ml-100k")
+
+
+def test_utf8_lines_that_fail_fall_back_to_latin1(tmp_path):
+    path = tmp_path / "movies.dat"
+    path.write_bytes("1::Amélie (2001)::Comedy\r\n".encode() + "2::Café (1999)::Drama\n".encode("latin-1") + b"\n")
+    lines = list(loaders.read_lines(path, get("ml-10m").movies))
+    assert lines == ["1::Amélie (2001)::Comedy", "2::Café (1999)::Drama"]
+    header = tmp_path / "movies.csv"
+    header.write_text("movieId,title,genres\n1,Heat (1995),Action\n", encoding="utf-8")
+    assert list(loaders.read_lines(header, get("ml-25m").movies)) == ["1,Heat (1995),Action"]

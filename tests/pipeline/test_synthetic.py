@@ -110,7 +110,7 @@ def test_same_seed_same_bytes(tmp_path):
 
 def test_chunked_generation_keeps_exact_counts_and_distinct_pairs(tmp_path):
     folder = synthetic.generate(
-        tmp_path, "ml-25m", n_users=300, n_movies=400, n_ratings=30_000, seed=1, quirks=False, chunk_ratings=4_000
+        tmp_path, "ml-25m", n_users=300, n_movies=2_000, n_ratings=30_000, seed=1, quirks=False, chunk_ratings=4_000
     )
     rows = np.loadtxt(folder / "ratings.csv", delimiter=",", skiprows=1)
     assert len(rows) == 30_000

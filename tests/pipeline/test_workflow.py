@@ -250,3 +250,28 @@ def test_rerun_after_a_failure_succeeds(prepared, data_dir, es_url, index_prefix
     record = _publish(prepared, data_dir, es_url, index_prefix).record
     assert indices.live_run_id(es, index_prefix) == record["run_id"]
     assert sorted(r["status"] for r in runs.list_runs(es, index_prefix)) == ["failed", "succeeded"]
+
+
+def test_tune_then_evaluate_trains_the_winner(monkeypatch, data_dir):
+    from pipeline import evaluate
+
+    calls = []
+
+    def fake_tune(spark, tables, dataset, data_dir_, params):
+        calls.append(("tune", params.rank))
+        return {"protocol": "msr-100k", "best_params": params.replace(rank=7).to_dict(), "trials": []}
+
+    def fake_evaluate(spark, tables, dataset, data_dir_, params):
+        calls.append(("evaluate", params.rank))
+        return {"protocol": "msr-100k", "metrics": {"ndcg_at_10": 0.5}}
+
+    monkeypatch.setattr(evaluate, "tune_for_run", fake_tune)
+    monkeypatch.setattr(evaluate, "evaluate_for_run", fake_evaluate)
+    timings: dict[str, float] = {}
+    config = RunConfig(dataset="ml-100k", data_dir=data_dir, params=ALSParams(rank=3), tune=True, evaluate=True)
+    params, metrics, report = workflow._evaluate(None, None, config, workflow._Timer(timings))
+    assert calls == [("tune", 3), ("evaluate", 7)]
+    assert params == ALSParams(rank=7)
+    assert metrics == {"ndcg_at_10": 0.5}
+    assert report["tuning"]["best_params"]["rank"] == 7 and report["evaluation"]["protocol"] == "msr-100k"
+    assert set(timings) == {"tune", "evaluate"}

@@ -34,6 +34,7 @@ BAD_QUERIES = [
     ("/users/1/recommendations?blend=nan", "query", "blend"),
     ("/users/1/recommendations?min_rating=-1", "query", "min_rating"),
     ("/users/1/recommendations?min_ratings=-3", "query", "min_ratings"),
+    ("/users/1/recommendations?min_popularity=1.5", "query", "min_popularity"),
     ("/users/1/recommendations?year_from=1700", "query", "year_from"),
     ("/users/1/recommendations?year_from=2000&year_to=1990", "query", "year_to"),
     ("/users/1/recommendations?k=20&num_candidates=10", "query", "num_candidates"),

@@ -12,7 +12,7 @@ FIELDS = list(queries.MOVIE_FIELDS)
 
 def test_movie_filter_all_clauses():
     f = Filters(genres=("Comedy", "Drama"), exclude_genres=("Horror",), min_rating=3.5, min_ratings=20,
-                year_from=1990, year_to=1999)
+                min_popularity=0.5, year_from=1990, year_to=1999)
     got = queries.movie_filter(f, seen=SeenLookup("movierec-users", 7), exclude_ids=[5, 3, 5])
     assert got == {
         "bool": {
@@ -20,6 +20,7 @@ def test_movie_filter_all_clauses():
                 {"terms": {"genres": ["Comedy", "Drama"]}},
                 {"range": {"bayes_rating": {"gte": 3.5}}},
                 {"range": {"rating_count": {"gte": 20}}},
+                {"range": {"popularity": {"gte": 0.5}}},
                 {"range": {"year": {"gte": 1990, "lte": 1999}}},
             ],
             "must_not": [

@@ -52,6 +52,7 @@ FILTERS = [
     ("exclude_genre=Drama", lambda m: "Drama" not in m.get("genres", [])),
     ("min_rating=3.6", lambda m: m["bayes_rating"] >= np.float32(3.6)),
     ("min_ratings=25", lambda m: m["rating_count"] >= 25),
+    ("min_popularity=0.7", lambda m: m["popularity"] >= np.float32(0.7)),
     ("year_from=1990&year_to=1996", lambda m: m.get("year") is not None and 1990 <= m["year"] <= 1996),
 ]
 
@@ -216,7 +217,7 @@ def test_audience_equals_numpy_over_user_vectors(client, served):
     assert [u for u, _ in got] == [u for u, _ in want]
     assert [s for _, s in got] == pytest.approx([s for _, s in want], rel=1e-5)
     everyone = client.get(f"/movies/{movie_id}/audience?k=40&exclude_rated=false").get_json()
-    assert {x["user"]["user_id"] for x in everyone["users"]} & set(u for u in t.users if movie_id in t.ratings[u])
+    assert {x["user"]["user_id"] for x in everyone["users"]} & {u for u in t.users if movie_id in t.ratings[u]}
 
 
 def _cold_expected(t, weights, k, keep=lambda m: True):

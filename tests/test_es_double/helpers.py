@@ -63,13 +63,20 @@ def expect_error(call: Any, status: int) -> ApiError:
     return info.value
 
 
-def create(es: Elasticsearch, name: str, properties: dict[str, Any], *, dynamic: str | None = "strict",
-           settings: dict[str, Any] | None = None) -> None:
+def create(
+    es: Elasticsearch,
+    name: str,
+    properties: dict[str, Any],
+    *,
+    dynamic: str | None = "strict",
+    settings: dict[str, Any] | None = None,
+) -> None:
     mappings: dict[str, Any] = {"properties": properties}
     if dynamic is not None:
         mappings["dynamic"] = dynamic
-    es.indices.create(index=name, mappings=mappings,
-                      settings={"number_of_shards": 1, "number_of_replicas": 0, **(settings or {})})
+    es.indices.create(
+        index=name, mappings=mappings, settings={"number_of_shards": 1, "number_of_replicas": 0, **(settings or {})}
+    )
 
 
 def index_docs(es: Elasticsearch, name: str, docs: dict[str, dict[str, Any]]) -> None:

@@ -27,43 +27,60 @@ def test_swap_moves_reads_to_the_new_index(es: Elasticsearch, two_indices: tuple
     rest-api-spec/src/yamlRestTest/resources/rest-api-spec/test/indices.update_aliases/10_basic.yml
     """
     old, new, alias = two_indices
-    es.indices.update_aliases(actions=[{"remove": {"index": old, "alias": alias}}, {"add": {"index": new, "alias": alias}}])
+    es.indices.update_aliases(
+        actions=[{"remove": {"index": old, "alias": alias}}, {"add": {"index": new, "alias": alias}}]
+    )
     assert ids(es.search(index=alias)) == ["new"]
 
 
-def test_failing_action_changes_nothing(es: Elasticsearch, two_indices: tuple[str, str, str], index_prefix: str) -> None:
+def test_failing_action_changes_nothing(
+    es: Elasticsearch, two_indices: tuple[str, str, str], index_prefix: str
+) -> None:
     """If one action names a missing index, the whole request fails (404) and no action is applied.
 
     https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-update-aliases (atomic actions)
     """
     old, new, alias = two_indices
     missing = f"{index_prefix}-missing"
-    error = expect_error(lambda: es.indices.update_aliases(actions=[
-        {"remove": {"index": old, "alias": alias}},
-        {"add": {"index": new, "alias": alias}},
-        {"add": {"index": missing, "alias": alias}},
-    ]), 404)
+    error = expect_error(
+        lambda: es.indices.update_aliases(
+            actions=[
+                {"remove": {"index": old, "alias": alias}},
+                {"add": {"index": new, "alias": alias}},
+                {"add": {"index": missing, "alias": alias}},
+            ]
+        ),
+        404,
+    )
     assert error_body(error)["type"] == "index_not_found_exception"
     assert list(es.indices.get_alias(name=alias).body) == [old]
 
 
-def test_must_exist_failure_changes_nothing(es: Elasticsearch, two_indices: tuple[str, str, str], index_prefix: str) -> None:
+def test_must_exist_failure_changes_nothing(
+    es: Elasticsearch, two_indices: tuple[str, str, str], index_prefix: str
+) -> None:
     """A `remove` with `must_exist: true` of a missing alias fails the request; the other actions do not apply.
 
     rest-api-spec/src/yamlRestTest/resources/rest-api-spec/test/indices.update_aliases/40_must_exist.yml
     """
     old, new, alias = two_indices
     other = f"{index_prefix}-other-alias"
-    error = expect_error(lambda: es.indices.update_aliases(actions=[
-        {"remove": {"index": new, "alias": alias, "must_exist": True}},
-        {"add": {"index": new, "alias": other}},
-    ]), 404)
+    error = expect_error(
+        lambda: es.indices.update_aliases(
+            actions=[
+                {"remove": {"index": new, "alias": alias, "must_exist": True}},
+                {"add": {"index": new, "alias": other}},
+            ]
+        ),
+        404,
+    )
     assert error_body(error)["type"] == "aliases_not_found_exception"
     assert not es.indices.exists_alias(name=other)
 
 
-def test_remove_of_missing_alias_is_a_partial_success(es: Elasticsearch, two_indices: tuple[str, str, str],
-                                                      index_prefix: str) -> None:
+def test_remove_of_missing_alias_is_a_partial_success(
+    es: Elasticsearch, two_indices: tuple[str, str, str], index_prefix: str
+) -> None:
     """Without `must_exist`, removing a missing alias is reported per action while the rest applies.
 
     rest-api-spec/src/yamlRestTest/resources/rest-api-spec/test/indices.update_aliases/40_must_exist.yml
@@ -71,10 +88,12 @@ def test_remove_of_missing_alias_is_a_partial_success(es: Elasticsearch, two_ind
     """
     old, new, alias = two_indices
     other = f"{index_prefix}-alias1"
-    response = es.indices.update_aliases(actions=[
-        {"add": {"index": new, "alias": other}},
-        {"remove": {"index": new, "alias": f"{index_prefix}-non-existing"}},
-    ])
+    response = es.indices.update_aliases(
+        actions=[
+            {"add": {"index": new, "alias": other}},
+            {"remove": {"index": new, "alias": f"{index_prefix}-non-existing"}},
+        ]
+    )
     assert response["errors"] is True
     assert response["action_results"][0]["status"] == 200
     assert response["action_results"][1]["status"] == 404
@@ -82,8 +101,9 @@ def test_remove_of_missing_alias_is_a_partial_success(es: Elasticsearch, two_ind
     assert es.indices.exists_alias(name=other)
 
 
-def test_successful_request_has_no_action_results(es: Elasticsearch, two_indices: tuple[str, str, str],
-                                                  index_prefix: str) -> None:
+def test_successful_request_has_no_action_results(
+    es: Elasticsearch, two_indices: tuple[str, str, str], index_prefix: str
+) -> None:
     """`errors: false` and no `action_results` when every action succeeds.
 
     rest-api-spec/src/yamlRestTest/resources/rest-api-spec/test/indices.update_aliases/40_must_exist.yml

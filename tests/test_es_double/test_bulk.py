@@ -17,12 +17,17 @@ def test_items_come_back_in_request_order_with_errors_flag(es: Elasticsearch, in
     """
     name = f"{index_prefix}-bulk"
     create(es, name, {"n": {"type": "integer"}})
-    response = es.bulk(operations=[
-        {"index": {"_index": name, "_id": "1"}}, {"n": 1},
-        {"create": {"_index": name, "_id": "2"}}, {"n": "not a number"},
-        {"index": {"_index": name, "_id": "3"}}, {"n": 3},
-        {"delete": {"_index": name, "_id": "4"}},
-    ])
+    response = es.bulk(
+        operations=[
+            {"index": {"_index": name, "_id": "1"}},
+            {"n": 1},
+            {"create": {"_index": name, "_id": "2"}},
+            {"n": "not a number"},
+            {"index": {"_index": name, "_id": "3"}},
+            {"n": 3},
+            {"delete": {"_index": name, "_id": "4"}},
+        ]
+    )
     kinds = [next(iter(item)) for item in response["items"]]
     statuses = [next(iter(item.values()))["status"] for item in response["items"]]
     assert kinds == ["index", "create", "index", "delete"]
@@ -39,8 +44,9 @@ def test_no_errors_flag_when_all_succeed(es: Elasticsearch, index_prefix: str) -
     """
     name = f"{index_prefix}-ok"
     create(es, name, {"n": {"type": "integer"}})
-    response = es.bulk(operations=[{"index": {"_index": name, "_id": "1"}}, {"n": 1},
-                                   {"delete": {"_index": name, "_id": "2"}}])
+    response = es.bulk(
+        operations=[{"index": {"_index": name, "_id": "1"}}, {"n": 1}, {"delete": {"_index": name, "_id": "2"}}]
+    )
     assert response["errors"] is False
     assert isinstance(response["took"], int)
 
@@ -79,11 +85,16 @@ def test_update_items_with_doc_and_doc_as_upsert(es: Elasticsearch, index_prefix
     name = f"{index_prefix}-upd"
     create(es, name, {"a": {"type": "integer"}, "b": {"type": "integer"}})
     es.index(index=name, id="1", document={"a": 1})
-    response = es.bulk(operations=[
-        {"update": {"_index": name, "_id": "1"}}, {"doc": {"b": 2}},
-        {"update": {"_index": name, "_id": "2"}}, {"doc": {"a": 5}, "doc_as_upsert": True},
-        {"update": {"_index": name, "_id": "3"}}, {"doc": {"a": 5}},
-    ])
+    response = es.bulk(
+        operations=[
+            {"update": {"_index": name, "_id": "1"}},
+            {"doc": {"b": 2}},
+            {"update": {"_index": name, "_id": "2"}},
+            {"doc": {"a": 5}, "doc_as_upsert": True},
+            {"update": {"_index": name, "_id": "3"}},
+            {"doc": {"a": 5}},
+        ]
+    )
     results = [item["update"].get("result") for item in response["items"]]
     assert results[:2] == ["updated", "created"]
     assert response["items"][2]["update"]["error"]["type"] == "document_missing_exception"
@@ -97,11 +108,21 @@ def test_malformed_action_line_fails_the_whole_request(es: Elasticsearch, index_
     """
     name = f"{index_prefix}-bad"
     create(es, name, {"n": {"type": "integer"}}, settings={"refresh_interval": "-1"})
-    error = expect_error(lambda: es.bulk(operations=[{"index": {"_index": name, "_id": "1"}}, {"n": 1},
-                                                     {"upsert": {"_index": name, "_id": "2"}}, {"n": 2}]), 400)
+    error = expect_error(
+        lambda: es.bulk(
+            operations=[
+                {"index": {"_index": name, "_id": "1"}},
+                {"n": 1},
+                {"upsert": {"_index": name, "_id": "2"}},
+                {"n": 2},
+            ]
+        ),
+        400,
+    )
     assert error_body(error)["type"] == "illegal_argument_exception"
-    assert error_body(error)["reason"] == ("Malformed action/metadata line [3], expected field [create], [delete], "
-                                           "[index] or [update] but found [upsert]")
+    assert error_body(error)["reason"] == (
+        "Malformed action/metadata line [3], expected field [create], [delete], [index] or [update] but found [upsert]"
+    )
     assert es.options(ignore_status=404).get(index=name, id="1")["found"] is False
 
 
@@ -112,8 +133,12 @@ def test_bulk_refresh_makes_items_searchable(es: Elasticsearch, index_prefix: st
     """
     name = f"{index_prefix}-refresh"
     create(es, name, {"n": {"type": "integer"}}, settings={"refresh_interval": "-1"})
-    es.bulk(operations=[{"index": {"_index": name, "_id": str(i)}} if j == 0 else {"n": i}
-                        for i in range(5) for j in range(2)], refresh="wait_for")
+    es.bulk(
+        operations=[
+            {"index": {"_index": name, "_id": str(i)}} if j == 0 else {"n": i} for i in range(5) for j in range(2)
+        ],
+        refresh="wait_for",
+    )
     assert es.count(index=name)["count"] == 5
 
 
@@ -124,8 +149,14 @@ def test_strict_mapping_error_per_item(es: Elasticsearch, index_prefix: str) -> 
     """
     name = f"{index_prefix}-strict"
     create(es, name, {"n": {"type": "integer"}})
-    response = es.bulk(operations=[{"index": {"_index": name, "_id": "1"}}, {"n": 1, "extra": True},
-                                   {"index": {"_index": name, "_id": "2"}}, {"n": 2}])
+    response = es.bulk(
+        operations=[
+            {"index": {"_index": name, "_id": "1"}},
+            {"n": 1, "extra": True},
+            {"index": {"_index": name, "_id": "2"}},
+            {"n": 2},
+        ]
+    )
     assert response["items"][0]["index"]["error"]["type"] == "strict_dynamic_mapping_exception"
     assert response["items"][1]["index"]["status"] == 201
 
@@ -137,8 +168,14 @@ def test_empty_id_is_an_item_error(es: Elasticsearch, index_prefix: str) -> None
     """
     name = f"{index_prefix}-empty"
     create(es, name, {"f": {"type": "integer"}})
-    response = es.bulk(operations=[{"index": {"_index": name, "_id": ""}}, {"f": 1},
-                                   {"index": {"_index": name, "_id": "id"}}, {"f": 2}])
+    response = es.bulk(
+        operations=[
+            {"index": {"_index": name, "_id": ""}},
+            {"f": 1},
+            {"index": {"_index": name, "_id": "id"}},
+            {"f": 2},
+        ]
+    )
     assert response["items"][0]["index"]["status"] == 400
     assert response["items"][0]["index"]["error"]["reason"] == "if _id is specified it must not be empty"
     assert response["items"][1]["index"]["result"] == "created"
@@ -153,8 +190,9 @@ def test_require_alias_rejects_plain_index_names(es: Elasticsearch, index_prefix
     response = es.bulk(require_alias=True, operations=[{"index": {"_index": missing}}, {"f": 1}])
     item = response["items"][0]["index"]
     assert item["status"] == 404
-    assert item["error"]["reason"] == (f"no such index [{missing}] and [require_alias] request flag is [true] and "
-                                       f"[{missing}] is not an alias")
+    assert item["error"]["reason"] == (
+        f"no such index [{missing}] and [require_alias] request flag is [true] and [{missing}] is not an alias"
+    )
     assert not es.indices.exists(index=missing)
 
 
@@ -172,4 +210,5 @@ def test_alias_without_write_index_is_an_item_error(es: Elasticsearch, index_pre
     response = es.bulk(operations=[{"index": {"_index": alias}}, {"field": "test"}])
     assert response["items"][0]["index"]["error"]["reason"] == (
         f"no write index is defined for alias [{alias}]. The write index may be explicitly disabled using "
-        f"is_write_index=false or the alias points to multiple indices without one being designated as a write index")
+        f"is_write_index=false or the alias points to multiple indices without one being designated as a write index"
+    )

@@ -85,7 +85,9 @@ def test_streaming_bulk_yields_one_result_per_action(es: Elasticsearch, index_pr
     """
     name = f"{index_prefix}-stream"
     create(es, name, {"n": {"type": "integer"}})
-    results = list(helpers.streaming_bulk(es, ({"_index": name, "_id": str(i), "n": i} for i in range(30)), chunk_size=7))
+    results = list(
+        helpers.streaming_bulk(es, ({"_index": name, "_id": str(i), "n": i} for i in range(30)), chunk_size=7)
+    )
     assert [item["index"]["_id"] for ok, item in results] == [str(i) for i in range(30)]
     assert all(ok for ok, _ in results)
 
@@ -96,13 +98,19 @@ def test_search_with_knn_and_query(es: Elasticsearch, index_prefix: str) -> None
     https://www.elastic.co/docs/solutions/search/vector/knn (combine approximate kNN with other features)
     """
     name = f"{index_prefix}-knn"
-    create(es, name, {"name": {"type": "keyword"},
-                      "v": {"type": "dense_vector", "dims": 2, "index": True, "similarity": "l2_norm"}})
+    create(
+        es,
+        name,
+        {"name": {"type": "keyword"}, "v": {"type": "dense_vector", "dims": 2, "index": True, "similarity": "l2_norm"}},
+    )
     for i, (name_value, v) in enumerate([("a", [0, 0]), ("b", [1, 0]), ("c", [5, 5])]):
         es.index(index=name, id=str(i), document={"name": name_value, "v": v})
     es.indices.refresh(index=name)
-    response = es.search(index=name, knn={"field": "v", "query_vector": [0, 0], "k": 1, "num_candidates": 3},
-                         query={"term": {"name": "c"}})
+    response = es.search(
+        index=name,
+        knn={"field": "v", "query_vector": [0, 0], "k": 1, "num_candidates": 3},
+        query={"term": {"name": "c"}},
+    )
     assert sorted(ids(response)) == ["0", "2"]
 
 
@@ -115,7 +123,8 @@ def test_update_aliases_through_the_client(es: Elasticsearch, index_prefix: str)
     create(es, old, {})
     create(es, new, {})
     es.indices.update_aliases(actions=[{"add": {"index": old, "alias": alias}}])
-    response = es.indices.update_aliases(actions=[{"remove": {"index": old, "alias": alias}},
-                                                  {"add": {"index": new, "alias": alias}}])
+    response = es.indices.update_aliases(
+        actions=[{"remove": {"index": old, "alias": alias}}, {"add": {"index": new, "alias": alias}}]
+    )
     assert response["acknowledged"] is True
     assert list(es.indices.get_alias(name=alias).body) == [new]

@@ -9,8 +9,10 @@ from tests.test_es_double.helpers import create, error_body, expect_error
 
 pytestmark = pytest.mark.es
 
-VECTOR_MAPPING = {"name": {"type": "keyword"},
-                  "v": {"type": "dense_vector", "dims": 3, "index": True, "similarity": "l2_norm"}}
+VECTOR_MAPPING = {
+    "name": {"type": "keyword"},
+    "v": {"type": "dense_vector", "dims": 3, "index": True, "similarity": "l2_norm"},
+}
 
 
 def test_index_then_update_results_and_versions(es: Elasticsearch, index_prefix: str) -> None:
@@ -73,8 +75,15 @@ def test_get_source_filtering(es: Elasticsearch, index_prefix: str) -> None:
     https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-get
     """
     name = f"{index_prefix}-filter"
-    create(es, name, {"a": {"type": "integer"}, "b": {"type": "integer"},
-                      "o": {"properties": {"x": {"type": "integer"}, "y": {"type": "integer"}}}})
+    create(
+        es,
+        name,
+        {
+            "a": {"type": "integer"},
+            "b": {"type": "integer"},
+            "o": {"properties": {"x": {"type": "integer"}, "y": {"type": "integer"}}},
+        },
+    )
     es.index(index=name, id="1", document={"a": 1, "b": 2, "o": {"x": 3, "y": 4}})
     assert es.get(index=name, id="1", source_includes=["a", "o.x"])["_source"] == {"a": 1, "o": {"x": 3}}
     assert es.get(index=name, id="1", source_excludes=["o"])["_source"] == {"a": 1, "b": 2}
@@ -163,7 +172,9 @@ def test_update_merges_partial_document(es: Elasticsearch, index_prefix: str) ->
     https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-update
     """
     name = f"{index_prefix}-upd"
-    create(es, name, {"a": {"type": "integer"}, "o": {"properties": {"x": {"type": "integer"}, "y": {"type": "integer"}}}})
+    create(
+        es, name, {"a": {"type": "integer"}, "o": {"properties": {"x": {"type": "integer"}, "y": {"type": "integer"}}}}
+    )
     es.index(index=name, id="1", document={"a": 1, "o": {"x": 1, "y": 2}})
     response = es.update(index=name, id="1", doc={"o": {"y": 5}})
     assert (response["result"], response["_version"]) == ("updated", 2)

@@ -8,7 +8,13 @@ refused connections.
 from __future__ import annotations
 
 import pytest
-from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elasticsearch, helpers
+from elasticsearch import (
+    ApiError,
+    ConnectionError,
+    ConnectionTimeout,
+    Elasticsearch,
+    helpers,
+)
 
 from tests.es_double import EsDouble
 from tests.test_es_double.helpers import create
@@ -30,8 +36,11 @@ def test_rejected_items_succeed_on_retry(es: Elasticsearch, es_double: EsDouble,
     name = f"{index_prefix}-retry"
     create(es, name, {"n": {"type": "integer"}})
     rule = es_double.reject_bulk_items(times=2, ids={"3", "7"})
-    results = list(helpers.streaming_bulk(es, _docs(name, 10), max_retries=3, initial_backoff=0.01, max_backoff=0.02,
-                                          raise_on_error=False))
+    results = list(
+        helpers.streaming_bulk(
+            es, _docs(name, 10), max_retries=3, initial_backoff=0.01, max_backoff=0.02, raise_on_error=False
+        )
+    )
     es.indices.refresh(index=name)
     assert all(ok for ok, _ in results)
     assert rule.hits == 2
@@ -73,7 +82,9 @@ def test_failures_by_index_pattern(es: Elasticsearch, es_double: EsDouble, index
     create(es, a, {"n": {"type": "integer"}})
     create(es, b, {"n": {"type": "integer"}})
     es_double.fail_bulk_items(index=f"{index_prefix}-a", status=500)
-    response = es.bulk(operations=[{"index": {"_index": a, "_id": "1"}}, {"n": 1}, {"index": {"_index": b, "_id": "1"}}, {"n": 1}])
+    response = es.bulk(
+        operations=[{"index": {"_index": a, "_id": "1"}}, {"n": 1}, {"index": {"_index": b, "_id": "1"}}, {"n": 1}]
+    )
     assert [next(iter(i.values()))["status"] for i in response["items"]] == [500, 201]
 
 

@@ -141,8 +141,12 @@ def test_unknown_mapping_parameter_is_mapper_parsing_exception(es: Elasticsearch
 
     https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/mapping-parameters
     """
-    error = expect_error(lambda: es.indices.create(
-        index=f"{index_prefix}-bad", mappings={"properties": {"title": {"type": "text", "shiny": True}}}), 400)
+    error = expect_error(
+        lambda: es.indices.create(
+            index=f"{index_prefix}-bad", mappings={"properties": {"title": {"type": "text", "shiny": True}}}
+        ),
+        400,
+    )
     assert error_body(error)["type"] == "mapper_parsing_exception"
     assert "unknown parameter [shiny] on mapper [title] of type [text]" in reasons(error)[0]
 

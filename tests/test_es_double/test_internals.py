@@ -11,8 +11,18 @@ from tests.es_double.query import calculate_min_should_match
 from tests.es_double.segment import byte4_to_int, int_to_byte4
 
 
-@pytest.mark.parametrize(("value", "text"), [(1.0, "1.0"), (0.1, "0.1"), (1e-5, "1.0E-5"), (123456789.0, "1.2345679E8"),
-                                             (-1.0, "-1.0"), (float("nan"), "NaN"), (0.001, "0.001")])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1.0, "1.0"),
+        (0.1, "0.1"),
+        (1e-5, "1.0E-5"),
+        (123456789.0, "1.2345679E8"),
+        (-1.0, "-1.0"),
+        (float("nan"), "NaN"),
+        (0.001, "0.001"),
+    ],
+)
 def test_java_float_to_string(value: float, text: str) -> None:
     """Java's Float.toString: shortest digits; plain notation in [1e-3, 1e7), else "d.dddEn".
 
@@ -30,8 +40,10 @@ def test_bm25_norm_length_encoding(length: int, decoded: int) -> None:
     assert byte4_to_int(int_to_byte4(length)) == decoded
 
 
-@pytest.mark.parametrize(("clauses", "spec", "expected"), [(3, "75%", 2), (4, "-25%", 3), (5, 2, 2), (5, -2, 3),
-                                                           (3, "2<-25% 9<-3", 3), (4, "2<-25% 9<-3", 3)])
+@pytest.mark.parametrize(
+    ("clauses", "spec", "expected"),
+    [(3, "75%", 2), (4, "-25%", 3), (5, 2, 2), (5, -2, 3), (3, "2<-25% 9<-3", 3), (4, "2<-25% 9<-3", 3)],
+)
 def test_minimum_should_match_formats(clauses: int, spec: object, expected: int) -> None:
     """minimum_should_match: integers, negatives, percentages (rounded down), and conditional specs.
 
@@ -40,8 +52,9 @@ def test_minimum_should_match_formats(clauses: int, spec: object, expected: int)
     assert calculate_min_should_match(clauses, spec) == expected
 
 
-@pytest.mark.parametrize(("a", "b", "distance"), [("ab", "ba", 1), ("quick", "quikc", 1), ("computer", "komputor", 2),
-                                                  ("fox", "fox", 0)])
+@pytest.mark.parametrize(
+    ("a", "b", "distance"), [("ab", "ba", 1), ("quick", "quikc", 1), ("computer", "komputor", 2), ("fox", "fox", 0)]
+)
 def test_edit_distance_counts_transpositions_once(a: str, b: str, distance: int) -> None:
     """Fuzzy matching uses Damerau-Levenshtein (optimal string alignment) distance.
 
@@ -59,12 +72,15 @@ def test_auto_fuzziness(term: str, edits: int) -> None:
     assert auto_fuzziness(term) == edits
 
 
-@pytest.mark.parametrize(("text", "tokens"), [
-    ("Amélie (2001)", ["amélie", "2001"]),
-    ("東京タワー", ["東", "京", "タワー"]),
-    ("rock’n’roll", ["rock’n’roll"]),
-    ("e-mail", ["e", "mail"]),
-])
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("Amélie (2001)", ["amélie", "2001"]),
+        ("東京タワー", ["東", "京", "タワー"]),
+        ("rock’n’roll", ["rock’n’roll"]),
+        ("e-mail", ["e", "mail"]),
+    ],
+)
 def test_standard_analyzer_unicode(text: str, tokens: list[str]) -> None:
     """Standard tokenizer: letters with diacritics stay whole, each ideograph is a token, katakana runs join,
     right single quotation marks join letters (MidNumLet); then lowercase.

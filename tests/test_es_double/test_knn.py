@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 from elasticsearch import Elasticsearch
 
-from tests.test_es_double.helpers import create, error_body, expect_error, ids, index_docs, reasons
+from tests.test_es_double.helpers import (
+    create,
+    error_body,
+    expect_error,
+    ids,
+    index_docs,
+    reasons,
+)
 
 pytestmark = pytest.mark.es
 
@@ -18,9 +25,20 @@ YAML_DOCS = {
 
 
 def _vector_index(es: Elasticsearch, name: str, similarity: str, dims: int) -> None:
-    create(es, name, {"name": {"type": "keyword"},
-                      "vector": {"type": "dense_vector", "dims": dims, "index": True, "similarity": similarity,
-                                 "index_options": {"type": "hnsw", "m": 16, "ef_construction": 100}}})
+    create(
+        es,
+        name,
+        {
+            "name": {"type": "keyword"},
+            "vector": {
+                "type": "dense_vector",
+                "dims": dims,
+                "index": True,
+                "similarity": similarity,
+                "index_options": {"type": "hnsw", "m": 16, "ef_construction": 100},
+            },
+        },
+    )
 
 
 @pytest.fixture
@@ -80,10 +98,15 @@ def test_cosine_scores(es: Elasticsearch, index_prefix: str) -> None:
     """
     name = f"{index_prefix}-cos"
     _vector_index(es, name, "cosine", 2)
-    index_docs(es, name, {"same": {"vector": [3.0, 0.0]}, "diag": {"vector": [2.0, 2.0]}, "opp": {"vector": [-1.0, 0.0]}})
+    index_docs(
+        es, name, {"same": {"vector": [3.0, 0.0]}, "diag": {"vector": [2.0, 2.0]}, "opp": {"vector": [-1.0, 0.0]}}
+    )
     response = es.search(index=name, knn={"field": "vector", "query_vector": [5.0, 0.0], "k": 3})
-    assert scores(response) == {"same": pytest.approx(1.0), "diag": pytest.approx(0.8535534, rel=1e-6),
-                                "opp": pytest.approx(0.0, abs=1e-7)}
+    assert scores(response) == {
+        "same": pytest.approx(1.0),
+        "diag": pytest.approx(0.8535534, rel=1e-6),
+        "opp": pytest.approx(0.0, abs=1e-7),
+    }
 
 
 def test_dot_product_scores(es: Elasticsearch, index_prefix: str) -> None:
@@ -123,8 +146,9 @@ def test_num_candidates_less_than_k(es: Elasticsearch, l2: str) -> None:
 
     rest-api-spec/src/yamlRestTest/resources/rest-api-spec/test/search.vectors/150_knn_search_missing_params.yml
     """
-    error = expect_error(lambda: es.search(index=l2, knn={"field": "vector", "query_vector": QUERY, "k": 3,
-                                                            "num_candidates": 2}), 400)
+    error = expect_error(
+        lambda: es.search(index=l2, knn={"field": "vector", "query_vector": QUERY, "k": 3, "num_candidates": 2}), 400
+    )
     assert error_body(error)["type"] == "illegal_argument_exception"
     assert error_body(error)["reason"] == "[num_candidates] cannot be less than [k]"
 
@@ -134,8 +158,9 @@ def test_k_must_be_positive(es: Elasticsearch, l2: str) -> None:
 
     https://www.elastic.co/docs/reference/elasticsearch/rest-apis/search-api (knn.k)
     """
-    error = expect_error(lambda: es.search(index=l2, knn={"field": "vector", "query_vector": QUERY, "k": 0,
-                                                            "num_candidates": 5}), 400)
+    error = expect_error(
+        lambda: es.search(index=l2, knn={"field": "vector", "query_vector": QUERY, "k": 0, "num_candidates": 5}), 400
+    )
     assert error_body(error)["reason"] == "[k] must be greater than 0"
 
 
@@ -144,8 +169,10 @@ def test_num_candidates_limit(es: Elasticsearch, l2: str) -> None:
 
     https://www.elastic.co/docs/reference/elasticsearch/rest-apis/search-api (knn.num_candidates)
     """
-    error = expect_error(lambda: es.search(index=l2, knn={"field": "vector", "query_vector": QUERY, "k": 5,
-                                                            "num_candidates": 10001}), 400)
+    error = expect_error(
+        lambda: es.search(index=l2, knn={"field": "vector", "query_vector": QUERY, "k": 5, "num_candidates": 10001}),
+        400,
+    )
     assert error_body(error)["reason"] == "[num_candidates] cannot exceed [10000]"
 
 
@@ -154,8 +181,12 @@ def test_knn_query_validation_message(es: Elasticsearch, l2: str) -> None:
 
     https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-knn-query
     """
-    error = expect_error(lambda: es.search(index=l2, query={"knn": {"field": "vector", "query_vector": QUERY, "k": 5,
-                                                                    "num_candidates": 3}}), 400)
+    error = expect_error(
+        lambda: es.search(
+            index=l2, query={"knn": {"field": "vector", "query_vector": QUERY, "k": 5, "num_candidates": 3}}
+        ),
+        400,
+    )
     assert "[num_candidates] cannot be less than [k]" in reasons(error)
 
 
@@ -166,8 +197,10 @@ def test_query_vector_dimension_mismatch(es: Elasticsearch, l2: str) -> None:
     """
     error = expect_error(lambda: es.search(index=l2, knn={"field": "vector", "query_vector": [1.0, 2.0], "k": 1}), 400)
     assert error_body(error)["type"] == "search_phase_execution_exception"
-    assert any("The query vector has a different number of dimensions [2] than the document vectors [5]." in r
-               for r in reasons(error))
+    assert any(
+        "The query vector has a different number of dimensions [2] than the document vectors [5]." in r
+        for r in reasons(error)
+    )
 
 
 def test_dot_product_query_vector_must_be_unit(es: Elasticsearch, index_prefix: str) -> None:
@@ -178,7 +211,9 @@ def test_dot_product_query_vector_must_be_unit(es: Elasticsearch, index_prefix: 
     name = f"{index_prefix}-dotq"
     _vector_index(es, name, "dot_product", 2)
     index_docs(es, name, {"a": {"vector": [1.0, 0.0]}})
-    error = expect_error(lambda: es.search(index=name, knn={"field": "vector", "query_vector": [2.0, 0.0], "k": 1}), 400)
+    error = expect_error(
+        lambda: es.search(index=name, knn={"field": "vector", "query_vector": [2.0, 0.0], "k": 1}), 400
+    )
     assert any("The [dot_product] similarity can only be used with unit-length vectors." in r for r in reasons(error))
 
 
@@ -190,7 +225,9 @@ def test_cosine_zero_query_vector(es: Elasticsearch, index_prefix: str) -> None:
     name = f"{index_prefix}-cosq"
     _vector_index(es, name, "cosine", 2)
     index_docs(es, name, {"a": {"vector": [1.0, 0.0]}})
-    error = expect_error(lambda: es.search(index=name, knn={"field": "vector", "query_vector": [0.0, 0.0], "k": 1}), 400)
+    error = expect_error(
+        lambda: es.search(index=name, knn={"field": "vector", "query_vector": [0.0, 0.0], "k": 1}), 400
+    )
     assert any("The [cosine] similarity does not support vectors with zero magnitude." in r for r in reasons(error))
 
 
@@ -199,8 +236,16 @@ def test_filter_is_a_pre_filter(es: Elasticsearch, l2: str) -> None:
 
     https://www.elastic.co/docs/solutions/search/vector/knn/filtered-knn-search
     """
-    response = es.search(index=l2, knn={"field": "vector", "query_vector": QUERY, "k": 1, "num_candidates": 3,
-                                        "filter": {"term": {"name": "cow.jpg"}}})
+    response = es.search(
+        index=l2,
+        knn={
+            "field": "vector",
+            "query_vector": QUERY,
+            "k": 1,
+            "num_candidates": 3,
+            "filter": {"term": {"name": "cow.jpg"}},
+        },
+    )
     assert ids(response) == ["1"]
 
 
@@ -209,8 +254,16 @@ def test_filter_list_is_anded(es: Elasticsearch, l2: str) -> None:
 
     rest-api-spec/src/yamlRestTest/resources/rest-api-spec/test/search.vectors/40_knn_search.yml ("kNN search with filter")
     """
-    response = es.search(index=l2, knn={"field": "vector", "query_vector": QUERY, "k": 2, "num_candidates": 3,
-                                        "filter": [{"term": {"name": "rabbit.jpg"}}, {"term": {"_id": "2"}}]})
+    response = es.search(
+        index=l2,
+        knn={
+            "field": "vector",
+            "query_vector": QUERY,
+            "k": 2,
+            "num_candidates": 3,
+            "filter": [{"term": {"name": "rabbit.jpg"}}, {"term": {"_id": "2"}}],
+        },
+    )
     assert response["hits"]["total"]["value"] == 0
 
 
@@ -220,8 +273,9 @@ def test_similarity_threshold(es: Elasticsearch, l2: str) -> None:
     rest-api-spec/src/yamlRestTest/resources/rest-api-spec/test/search.vectors/40_knn_search.yml
     ("KNN Vector similarity search only")
     """
-    response = es.search(index=l2, knn={"field": "vector", "query_vector": QUERY, "k": 3, "num_candidates": 3,
-                                        "similarity": 11})
+    response = es.search(
+        index=l2, knn={"field": "vector", "query_vector": QUERY, "k": 3, "num_candidates": 3, "similarity": 11}
+    )
     assert ids(response) == ["2"]
 
 
@@ -230,8 +284,11 @@ def test_knn_plus_query_sums_scores(es: Elasticsearch, l2: str) -> None:
 
     rest-api-spec/src/yamlRestTest/resources/rest-api-spec/test/search.vectors/40_knn_search.yml ("kNN search plus query")
     """
-    response = es.search(index=l2, knn={"field": "vector", "query_vector": QUERY, "k": 2, "num_candidates": 3},
-                         query={"term": {"name": "cow.jpg"}})
+    response = es.search(
+        index=l2,
+        knn={"field": "vector", "query_vector": QUERY, "k": 2, "num_candidates": 3},
+        query={"term": {"name": "cow.jpg"}},
+    )
     only_knn = scores(es.search(index=l2, knn={"field": "vector", "query_vector": QUERY, "k": 2, "num_candidates": 3}))
     only_query = scores(es.search(index=l2, query={"term": {"name": "cow.jpg"}}))
     assert ids(response) == ["1", "2", "3"]
@@ -268,12 +325,32 @@ def test_knn_query_inside_bool(es: Elasticsearch, index_prefix: str) -> None:
     ("kNN query in a bool clause - missing num_candidates")
     """
     name = f"{index_prefix}-kq"
-    create(es, name, {"category": {"type": "keyword"},
-                      "vector": {"type": "dense_vector", "dims": 3, "index": True, "similarity": "l2_norm"}})
-    index_docs(es, name, {"1": {"vector": [1.0, 1.0, 0.0], "category": "A"}, "2": {"vector": [1.0, 0.5, 1.0], "category": "A"},
-                          "3": {"vector": [-1, -1, -1], "category": "B"}})
-    response = es.search(index=name, size=1, query={"bool": {"must": [
-        {"term": {"category": "A"}}, {"knn": {"field": "vector", "query_vector": [1, 1, 0], "k": 1}}]}})
+    create(
+        es,
+        name,
+        {
+            "category": {"type": "keyword"},
+            "vector": {"type": "dense_vector", "dims": 3, "index": True, "similarity": "l2_norm"},
+        },
+    )
+    index_docs(
+        es,
+        name,
+        {
+            "1": {"vector": [1.0, 1.0, 0.0], "category": "A"},
+            "2": {"vector": [1.0, 0.5, 1.0], "category": "A"},
+            "3": {"vector": [-1, -1, -1], "category": "B"},
+        },
+    )
+    response = es.search(
+        index=name,
+        size=1,
+        query={
+            "bool": {
+                "must": [{"term": {"category": "A"}}, {"knn": {"field": "vector", "query_vector": [1, 1, 0], "k": 1}}]
+            }
+        },
+    )
     assert response["hits"]["total"]["value"] == 1
     assert ids(response) == ["1"]
 
@@ -307,3 +384,16 @@ def test_knn_on_empty_index(es: Elasticsearch, index_prefix: str) -> None:
     _vector_index(es, name, "l2_norm", 5)
     response = es.search(index=name, knn={"field": "vector", "query_vector": QUERY, "k": 2, "num_candidates": 3})
     assert response["hits"]["total"]["value"] == 0
+
+
+def test_terms_lookup_inside_knn_filter(es: Elasticsearch, l2: str, index_prefix: str) -> None:
+    """A terms lookup in a kNN pre-filter's must_not excludes the looked-up ids before the top k.
+
+    https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-terms-query#query-dsl-terms-lookup
+    """
+    seen = f"{index_prefix}-seen"
+    create(es, seen, {"ids": {"type": "keyword"}})
+    es.index(index=seen, id="u", document={"ids": ["2"]})
+    response = es.search(index=l2, knn={"field": "vector", "query_vector": QUERY, "k": 1, "filter": {
+        "bool": {"must_not": [{"terms": {"_id": {"index": seen, "id": "u", "path": "ids"}}}]}}})
+    assert ids(response) == ["3"]

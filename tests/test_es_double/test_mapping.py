@@ -24,8 +24,10 @@ def test_strict_dynamic_rejects_unknown_fields(es: Elasticsearch, index_prefix: 
     error = expect_error(lambda: es.index(index=name, id="1", document={"a": 1, "b": 2}), 400)
     body = error_body(error)
     assert body["type"] == "strict_dynamic_mapping_exception"
-    assert re.fullmatch(LOCATION + r"mapping set to strict, dynamic introduction of \[b\] within \[_doc\] is not allowed",
-                        body["reason"])
+    assert re.fullmatch(
+        LOCATION + r"mapping set to strict, dynamic introduction of \[b\] within \[_doc\] is not allowed",
+        body["reason"],
+    )
 
 
 def test_strict_dynamic_names_the_parent_object(es: Elasticsearch, index_prefix: str) -> None:
@@ -103,7 +105,7 @@ def test_floats_are_truncated_into_integer_fields(es: Elasticsearch, index_prefi
 
 
 def test_non_numeric_string_is_a_document_parsing_exception(es: Elasticsearch, index_prefix: str) -> None:
-    """"abc" in an integer field: `document_parsing_exception` naming field, type, id and value.
+    """ "abc" in an integer field: `document_parsing_exception` naming field, type, id and value.
 
     https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/ignore-malformed
     """
@@ -112,8 +114,11 @@ def test_non_numeric_string_is_a_document_parsing_exception(es: Elasticsearch, i
     error = expect_error(lambda: es.index(index=name, id="7", document={"n": "abc"}), 400)
     body = error_body(error)
     assert body["type"] == "document_parsing_exception"
-    assert re.fullmatch(LOCATION + r"failed to parse field \[n\] of type \[integer\] in document with id '7'\. "
-                        r"Preview of field's value: 'abc'", body["reason"])
+    assert re.fullmatch(
+        LOCATION + r"failed to parse field \[n\] of type \[integer\] in document with id '7'\. "
+        r"Preview of field's value: 'abc'",
+        body["reason"],
+    )
     assert body["caused_by"]["reason"] == 'For input string: "abc"'
 
 
@@ -148,8 +153,10 @@ def test_concrete_value_for_object_is_rejected(es: Elasticsearch, index_prefix: 
     name = f"{index_prefix}-objval"
     create(es, name, {"counts": {"properties": {"movies": {"type": "long"}}}})
     error = expect_error(lambda: es.index(index=name, id="1", document={"counts": 3}), 400)
-    assert "object mapping for [counts] tried to parse field [counts] as object, but found a concrete value" in \
-        error_body(error)["reason"]
+    assert (
+        "object mapping for [counts] tried to parse field [counts] as object, but found a concrete value"
+        in error_body(error)["reason"]
+    )
 
 
 def test_date_formats_with_alternatives(es: Elasticsearch, index_prefix: str) -> None:
@@ -174,8 +181,10 @@ def test_unparseable_date_is_rejected(es: Elasticsearch, index_prefix: str) -> N
     name = f"{index_prefix}-baddate"
     create(es, name, {"at": {"type": "date"}})
     error = expect_error(lambda: es.index(index=name, id="1", document={"at": "yesterday"}), 400)
-    assert error_body(error)["caused_by"]["reason"] == \
-        "failed to parse date field [yesterday] with format [strict_date_optional_time||epoch_millis]"
+    assert (
+        error_body(error)["caused_by"]["reason"]
+        == "failed to parse date field [yesterday] with format [strict_date_optional_time||epoch_millis]"
+    )
 
 
 def test_dense_vector_dims_out_of_range(es: Elasticsearch, index_prefix: str) -> None:
@@ -183,8 +192,12 @@ def test_dense_vector_dims_out_of_range(es: Elasticsearch, index_prefix: str) ->
 
     https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/dense-vector#dense-vector-params
     """
-    error = expect_error(lambda: es.indices.create(index=f"{index_prefix}-v", mappings={
-        "properties": {"v": {"type": "dense_vector", "dims": 5000}}}), 400)
+    error = expect_error(
+        lambda: es.indices.create(
+            index=f"{index_prefix}-v", mappings={"properties": {"v": {"type": "dense_vector", "dims": 5000}}}
+        ),
+        400,
+    )
     assert "The number of dimensions should be in the range [1, 4096] but was [5000]" in reasons(error)[0]
 
 
@@ -193,10 +206,17 @@ def test_dense_vector_unknown_similarity(es: Elasticsearch, index_prefix: str) -
 
     https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/dense-vector#dense-vector-similarity
     """
-    error = expect_error(lambda: es.indices.create(index=f"{index_prefix}-v", mappings={
-        "properties": {"v": {"type": "dense_vector", "dims": 3, "similarity": "manhattan"}}}), 400)
-    assert "Unknown value [manhattan] for field [similarity] - accepted values are " \
-           "[l2_norm, dot_product, cosine, max_inner_product]" in reasons(error)[0]
+    error = expect_error(
+        lambda: es.indices.create(
+            index=f"{index_prefix}-v",
+            mappings={"properties": {"v": {"type": "dense_vector", "dims": 3, "similarity": "manhattan"}}},
+        ),
+        400,
+    )
+    assert (
+        "Unknown value [manhattan] for field [similarity] - accepted values are "
+        "[l2_norm, dot_product, cosine, max_inner_product]" in reasons(error)[0]
+    )
 
 
 def test_dense_vector_unknown_index_options_type(es: Elasticsearch, index_prefix: str) -> None:
@@ -204,8 +224,13 @@ def test_dense_vector_unknown_index_options_type(es: Elasticsearch, index_prefix
 
     https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/dense-vector#dense-vector-index-options
     """
-    error = expect_error(lambda: es.indices.create(index=f"{index_prefix}-v", mappings={
-        "properties": {"v": {"type": "dense_vector", "dims": 3, "index_options": {"type": "annoy"}}}}), 400)
+    error = expect_error(
+        lambda: es.indices.create(
+            index=f"{index_prefix}-v",
+            mappings={"properties": {"v": {"type": "dense_vector", "dims": 3, "index_options": {"type": "annoy"}}}},
+        ),
+        400,
+    )
     assert "Unknown vector index options type [annoy] for field [v]" in reasons(error)[0]
 
 
@@ -214,10 +239,17 @@ def test_dense_vector_similarity_requires_index(es: Elasticsearch, index_prefix:
 
     https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/dense-vector#dense-vector-params
     """
-    error = expect_error(lambda: es.indices.create(index=f"{index_prefix}-v", mappings={
-        "properties": {"v": {"type": "dense_vector", "dims": 3, "index": False, "similarity": "cosine"}}}), 400)
-    assert any("Field [similarity] can only be specified for a field of type [dense_vector] when it is indexed" in r
-               for r in reasons(error))
+    error = expect_error(
+        lambda: es.indices.create(
+            index=f"{index_prefix}-v",
+            mappings={"properties": {"v": {"type": "dense_vector", "dims": 3, "index": False, "similarity": "cosine"}}},
+        ),
+        400,
+    )
+    assert any(
+        "Field [similarity] can only be specified for a field of type [dense_vector] when it is indexed" in r
+        for r in reasons(error)
+    )
 
 
 def test_vector_with_wrong_dims_is_rejected(es: Elasticsearch, index_prefix: str) -> None:
@@ -229,8 +261,10 @@ def test_vector_with_wrong_dims_is_rejected(es: Elasticsearch, index_prefix: str
     create(es, name, {"v": {"type": "dense_vector", "dims": 3, "similarity": "l2_norm"}})
     error = expect_error(lambda: es.index(index=name, id="1", document={"v": [1.0, 2.0]}), 400)
     assert error_body(error)["type"] == "document_parsing_exception"
-    assert "The [dense_vector] field [v] in doc [document with id '1'] has a different number of dimensions [2] " \
-           "than defined in the mapping [3]" in error_body(error)["reason"]
+    assert (
+        "The [dense_vector] field [v] in doc [document with id '1'] has a different number of dimensions [2] "
+        "than defined in the mapping [3]" in error_body(error)["reason"]
+    )
 
 
 def test_vector_with_too_many_dims_is_rejected(es: Elasticsearch, index_prefix: str) -> None:
@@ -253,8 +287,10 @@ def test_dot_product_requires_unit_vectors(es: Elasticsearch, index_prefix: str)
     create(es, name, {"v": {"type": "dense_vector", "dims": 2, "similarity": "dot_product"}})
     es.index(index=name, id="ok", document={"v": [0.6, 0.8]})
     error = expect_error(lambda: es.index(index=name, id="bad", document={"v": [1.0, 1.0]}), 400)
-    assert "The [dot_product] similarity can only be used with unit-length vectors. " \
-           "Preview of invalid vector: [1.0, 1.0]" in error_body(error)["reason"]
+    assert (
+        "The [dot_product] similarity can only be used with unit-length vectors. "
+        "Preview of invalid vector: [1.0, 1.0]" in error_body(error)["reason"]
+    )
 
 
 def test_cosine_rejects_zero_vectors(es: Elasticsearch, index_prefix: str) -> None:
@@ -265,8 +301,10 @@ def test_cosine_rejects_zero_vectors(es: Elasticsearch, index_prefix: str) -> No
     name = f"{index_prefix}-cos"
     create(es, name, {"v": {"type": "dense_vector", "dims": 3, "similarity": "cosine"}})
     error = expect_error(lambda: es.index(index=name, id="z", document={"v": [0, 0, 0]}), 400)
-    assert "The [cosine] similarity does not support vectors with zero magnitude. " \
-           "Preview of invalid vector: [0.0, 0.0, 0.0]" in error_body(error)["reason"]
+    assert (
+        "The [cosine] similarity does not support vectors with zero magnitude. "
+        "Preview of invalid vector: [0.0, 0.0, 0.0]" in error_body(error)["reason"]
+    )
 
 
 def test_index_options_hnsw_parameters_are_accepted(es: Elasticsearch, index_prefix: str) -> None:
@@ -275,8 +313,19 @@ def test_index_options_hnsw_parameters_are_accepted(es: Elasticsearch, index_pre
     https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/dense-vector#dense-vector-index-options
     """
     name = f"{index_prefix}-hnsw"
-    create(es, name, {"v": {"type": "dense_vector", "dims": 4, "index": True, "similarity": "max_inner_product",
-                            "index_options": {"type": "hnsw", "m": 16, "ef_construction": 100}}})
+    create(
+        es,
+        name,
+        {
+            "v": {
+                "type": "dense_vector",
+                "dims": 4,
+                "index": True,
+                "similarity": "max_inner_product",
+                "index_options": {"type": "hnsw", "m": 16, "ef_construction": 100},
+            }
+        },
+    )
     mapping = es.indices.get_mapping(index=name)[name]["mappings"]["properties"]["v"]
     assert mapping["similarity"] == "max_inner_product"
     assert mapping["dims"] == 4

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 from elasticsearch import Elasticsearch
 
-from tests.test_es_double.helpers import create, error_body, expect_error, ids, index_docs, reasons, types
+from tests.test_es_double.helpers import (
+    create,
+    error_body,
+    expect_error,
+    ids,
+    index_docs,
+    reasons,
+    types,
+)
 
 pytestmark = pytest.mark.es
 
@@ -19,14 +27,33 @@ PROPS = {
     "obj": {"properties": {"a": {"type": "keyword"}, "b": {"type": "keyword"}}},
 }
 DOCS = {
-    "1": {"movie_id": 1, "title": "Toy Story", "genres": ["Animation", "Comedy"], "rating": 4.5, "year": 1995,
-          "released": "1995-11-22", "obj": {"a": "x", "b": "y"}},
-    "2": {"movie_id": 2, "title": "Heat", "genres": ["Action", "Crime"], "rating": 4.0, "year": 1995,
-          "released": "1995-12-15"},
+    "1": {
+        "movie_id": 1,
+        "title": "Toy Story",
+        "genres": ["Animation", "Comedy"],
+        "rating": 4.5,
+        "year": 1995,
+        "released": "1995-11-22",
+        "obj": {"a": "x", "b": "y"},
+    },
+    "2": {
+        "movie_id": 2,
+        "title": "Heat",
+        "genres": ["Action", "Crime"],
+        "rating": 4.0,
+        "year": 1995,
+        "released": "1995-12-15",
+    },
     "3": {"movie_id": 3, "title": "Jumanji", "genres": ["Adventure"], "rating": 3.5, "year": 1995},
     "4": {"movie_id": 4, "title": "Se7en", "genres": ["Crime"], "year": 1995, "released": "1995-09-22"},
-    "5": {"movie_id": 5, "title": "Toy Soldiers", "genres": ["Action"], "rating": 2.5, "year": 1991,
-          "released": "1991-04-26"},
+    "5": {
+        "movie_id": 5,
+        "title": "Toy Soldiers",
+        "genres": ["Action"],
+        "rating": 2.5,
+        "year": 1991,
+        "released": "1991-04-26",
+    },
 }
 
 
@@ -68,8 +95,10 @@ def test_result_window_limit(es: Elasticsearch, movies: str) -> None:
     """
     error = expect_error(lambda: es.search(index=movies, from_=9995, size=10), 400)
     assert error_body(error)["type"] == "search_phase_execution_exception"
-    assert any(r.startswith("Result window is too large, from + size must be less than or equal to: [10000] "
-                            "but was [10005].") for r in reasons(error))
+    assert any(
+        r.startswith("Result window is too large, from + size must be less than or equal to: [10000] but was [10005].")
+        for r in reasons(error)
+    )
 
 
 def test_sort_by_field_with_missing_last(es: Elasticsearch, movies: str) -> None:
@@ -100,8 +129,10 @@ def test_sort_on_text_field_is_refused(es: Elasticsearch, movies: str) -> None:
     https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/text#fielddata-mapping-param
     """
     error = expect_error(lambda: es.search(index=movies, sort=["title"]), 400)
-    assert any(r.startswith("Text fields are not optimised for operations that require per-document field data")
-               for r in reasons(error))
+    assert any(
+        r.startswith("Text fields are not optimised for operations that require per-document field data")
+        for r in reasons(error)
+    )
 
 
 def test_track_total_hits_false_omits_total(es: Elasticsearch, movies: str) -> None:
@@ -127,8 +158,10 @@ def test_bool_filter_and_must_not(es: Elasticsearch, movies: str) -> None:
 
     https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-bool-query
     """
-    response = es.search(index=movies, query={"bool": {"filter": [{"term": {"year": 1995}}],
-                                                       "must_not": [{"term": {"genres": "Crime"}}]}})
+    response = es.search(
+        index=movies,
+        query={"bool": {"filter": [{"term": {"year": 1995}}], "must_not": [{"term": {"genres": "Crime"}}]}},
+    )
     assert sorted(ids(response)) == ["1", "3"]
     assert {hit["_score"] for hit in response["hits"]["hits"]} == {0.0}
 
@@ -138,8 +171,9 @@ def test_bool_should_default_minimum_should_match(es: Elasticsearch, movies: str
 
     https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-bool-query#bool-min-should-match
     """
-    response = es.search(index=movies, query={"bool": {"filter": [{"term": {"year": 1995}}],
-                                                       "should": [{"term": {"genres": "Comedy"}}]}})
+    response = es.search(
+        index=movies, query={"bool": {"filter": [{"term": {"year": 1995}}], "should": [{"term": {"genres": "Comedy"}}]}}
+    )
     assert len(ids(response)) == 4
     assert ids(response)[0] == "1"
 
@@ -149,8 +183,9 @@ def test_bool_only_should_requires_one(es: Elasticsearch, movies: str) -> None:
 
     https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-bool-query#bool-min-should-match
     """
-    response = es.search(index=movies, query={"bool": {"should": [{"term": {"genres": "Comedy"}},
-                                                                  {"term": {"genres": "Adventure"}}]}})
+    response = es.search(
+        index=movies, query={"bool": {"should": [{"term": {"genres": "Comedy"}}, {"term": {"genres": "Adventure"}}]}}
+    )
     assert sorted(ids(response)) == ["1", "3"]
 
 
@@ -159,8 +194,19 @@ def test_minimum_should_match_percentage(es: Elasticsearch, movies: str) -> None
 
     https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-minimum-should-match
     """
-    response = es.search(index=movies, query={"bool": {"minimum_should_match": "75%", "should": [
-        {"term": {"genres": "Action"}}, {"term": {"genres": "Crime"}}, {"term": {"genres": "Comedy"}}]}})
+    response = es.search(
+        index=movies,
+        query={
+            "bool": {
+                "minimum_should_match": "75%",
+                "should": [
+                    {"term": {"genres": "Action"}},
+                    {"term": {"genres": "Crime"}},
+                    {"term": {"genres": "Comedy"}},
+                ],
+            }
+        },
+    )
     assert ids(response) == ["2"]
 
 
@@ -270,10 +316,13 @@ def test_source_filtering_in_search(es: Elasticsearch, movies: str) -> None:
     """
     query = {"ids": {"values": ["1"]}}
     assert "_source" not in es.search(index=movies, query=query, source=False)["hits"]["hits"][0]
-    assert es.search(index=movies, query=query, source=["title", "obj.a"])["hits"]["hits"][0]["_source"] == \
-        {"title": "Toy Story", "obj": {"a": "x"}}
-    assert es.search(index=movies, query=query, source={"includes": ["obj.*"], "excludes": ["*.b"]})[
-        "hits"]["hits"][0]["_source"] == {"obj": {"a": "x"}}
+    assert es.search(index=movies, query=query, source=["title", "obj.a"])["hits"]["hits"][0]["_source"] == {
+        "title": "Toy Story",
+        "obj": {"a": "x"},
+    }
+    assert es.search(index=movies, query=query, source={"includes": ["obj.*"], "excludes": ["*.b"]})["hits"]["hits"][0][
+        "_source"
+    ] == {"obj": {"a": "x"}}
 
 
 def test_fields_option_returns_arrays(es: Elasticsearch, movies: str) -> None:
@@ -281,8 +330,9 @@ def test_fields_option_returns_arrays(es: Elasticsearch, movies: str) -> None:
 
     https://www.elastic.co/docs/reference/elasticsearch/rest-apis/retrieve-selected-fields#search-fields-param
     """
-    hit = es.search(index=movies, query={"ids": {"values": ["1"]}}, fields=["genres", "year", "released"])[
-        "hits"]["hits"][0]
+    hit = es.search(index=movies, query={"ids": {"values": ["1"]}}, fields=["genres", "year", "released"])["hits"][
+        "hits"
+    ][0]
     assert hit["fields"]["genres"] == ["Animation", "Comedy"]
     assert hit["fields"]["year"] == [1995]
     assert hit["fields"]["released"] == ["1995-11-22T00:00:00.000Z"]
@@ -293,9 +343,18 @@ def test_min_score_filters_hits(es: Elasticsearch, movies: str) -> None:
 
     https://www.elastic.co/docs/reference/elasticsearch/rest-apis/search-api#search-api-min-score
     """
-    response = es.search(index=movies, min_score=1.5, query={"bool": {"should": [
-        {"constant_score": {"filter": {"term": {"genres": "Action"}}, "boost": 2.0}},
-        {"constant_score": {"filter": {"term": {"genres": "Crime"}}, "boost": 1.0}}]}})
+    response = es.search(
+        index=movies,
+        min_score=1.5,
+        query={
+            "bool": {
+                "should": [
+                    {"constant_score": {"filter": {"term": {"genres": "Action"}}, "boost": 2.0}},
+                    {"constant_score": {"filter": {"term": {"genres": "Crime"}}, "boost": 1.0}},
+                ]
+            }
+        },
+    )
     assert sorted(ids(response)) == ["2", "5"]
     assert response["hits"]["total"]["value"] == 2
 
@@ -355,6 +414,22 @@ def test_malformed_date_in_range_is_a_shard_failure(es: Elasticsearch, movies: s
     """
     error = expect_error(lambda: es.search(index=movies, query={"range": {"released": {"gte": "soon"}}}), 400)
     assert error_body(error)["type"] == "search_phase_execution_exception"
-    assert any(r.startswith("failed to parse date field [soon] with format [strict_date_optional_time||epoch_millis]")
-               for r in reasons(error))
+    assert any(
+        r.startswith("failed to parse date field [soon] with format [strict_date_optional_time||epoch_millis]")
+        for r in reasons(error)
+    )
     assert "elasticsearch_parse_exception" in types(error)
+
+
+def test_total_hits_are_counted_up_to_10000_by_default(es: Elasticsearch, index_prefix: str) -> None:
+    """By default the total is exact up to 10,000, then reported as `gte` 10000.
+
+    https://www.elastic.co/docs/reference/elasticsearch/rest-apis/search-api#track-total-hits
+    """
+    from elasticsearch import helpers
+
+    name = f"{index_prefix}-many"
+    create(es, name, {"n": {"type": "integer"}})
+    helpers.bulk(es, ({"_index": name, "_id": str(i), "n": i} for i in range(10_001)), chunk_size=2000, refresh="wait_for")
+    assert es.search(index=name, size=0)["hits"]["total"] == {"value": 10000, "relation": "gte"}
+    assert es.search(index=name, size=0, track_total_hits=True)["hits"]["total"] == {"value": 10001, "relation": "eq"}

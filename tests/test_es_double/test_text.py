@@ -35,7 +35,7 @@ def test_bm25_single_term_score(es: Elasticsearch, texts: str) -> None:
 
 
 def test_bm25_sums_matching_terms_and_ranks(es: Elasticsearch, texts: str) -> None:
-    """"quick dog" (operator or) sums term scores: doc 3 has both (2 x 0.499176), doc 2 has
+    """ "quick dog" (operator or) sums term scores: doc 3 has both (2 x 0.499176), doc 2 has
     "dog" in 2 tokens (0.499176), doc 1 has "quick" in 3 tokens (0.420817).
 
     https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-match-query
@@ -67,10 +67,10 @@ def test_match_is_case_insensitive_through_analysis(es: Elasticsearch, texts: st
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("fix", ["1"]),      # 3 chars: 1 edit allowed (fix -> fox)
-        ("do", []),          # 2 chars: exact only (do != dog)
+        ("fix", ["1"]),  # 3 chars: 1 edit allowed (fix -> fox)
+        ("do", []),  # 2 chars: exact only (do != dog)
         ("quikc", ["3", "1"]),  # 5 chars: 1 edit; a transposition counts as one edit
-        ("qvikc", []),       # 5 chars: 2 edits needed, only 1 allowed
+        ("qvikc", []),  # 5 chars: 2 edits needed, only 1 allowed
     ],
 )
 def test_fuzziness_auto_edit_distances(es: Elasticsearch, texts: str, query: str, expected: list[str]) -> None:
@@ -139,13 +139,28 @@ def test_title_search_combination_ranks_exact_title_first(es: Elasticsearch, ind
     """
     name = f"{index_prefix}-titles"
     create(es, name, {"title": {"type": "text", "fields": {"keyword": {"type": "keyword"}}}})
-    index_docs(es, name, {"1": {"title": "Toy Story"}, "2": {"title": "Toy Story 2"}, "3": {"title": "Story of Toys"},
-                          "4": {"title": "Heat"}})
-    response = es.search(index=name, query={"bool": {"should": [
-        {"match": {"title": {"query": "Toy Story", "fuzziness": "AUTO"}}},
-        {"match_bool_prefix": {"title": "Toy Story"}},
-        {"term": {"title.keyword": {"value": "Toy Story", "boost": 5}}},
-    ]}})
+    index_docs(
+        es,
+        name,
+        {
+            "1": {"title": "Toy Story"},
+            "2": {"title": "Toy Story 2"},
+            "3": {"title": "Story of Toys"},
+            "4": {"title": "Heat"},
+        },
+    )
+    response = es.search(
+        index=name,
+        query={
+            "bool": {
+                "should": [
+                    {"match": {"title": {"query": "Toy Story", "fuzziness": "AUTO"}}},
+                    {"match_bool_prefix": {"title": "Toy Story"}},
+                    {"term": {"title.keyword": {"value": "Toy Story", "boost": 5}}},
+                ]
+            }
+        },
+    )
     assert ids(response)[:2] == ["1", "2"]
     assert "4" not in ids(response)
 
@@ -153,11 +168,11 @@ def test_title_search_combination_ranks_exact_title_first(es: Elasticsearch, ind
 @pytest.mark.parametrize(
     ("text", "token"),
     [
-        ("can't stop", "can't"),   # apostrophe between letters does not split
+        ("can't stop", "can't"),  # apostrophe between letters does not split
         ("U.S.A. report", "u.s.a"),  # dots between letters do not split; the trailing dot does
         ("foo_bar baz", "foo_bar"),  # underscore joins (ExtendNumLet)
-        ("pi is 3.14", "3.14"),     # dot between digits does not split
-        ("spider-man", "man"),     # hyphen splits
+        ("pi is 3.14", "3.14"),  # dot between digits does not split
+        ("spider-man", "man"),  # hyphen splits
     ],
 )
 def test_standard_tokenizer_word_boundaries(es: Elasticsearch, index_prefix: str, text: str, token: str) -> None:
@@ -169,3 +184,16 @@ def test_standard_tokenizer_word_boundaries(es: Elasticsearch, index_prefix: str
     create(es, name, {"t": {"type": "text"}})
     index_docs(es, name, {"1": {"t": text}})
     assert ids(es.search(index=name, query={"term": {"t": token}})) == ["1"]
+
+
+def test_multi_match_bool_prefix(es: Elasticsearch, index_prefix: str) -> None:
+    """multi_match `bool_prefix` runs match_bool_prefix on each field (search-as-you-type over several fields).
+
+    https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-multi-match-query#type-bool-prefix
+    """
+    name = f"{index_prefix}-mmbp"
+    create(es, name, {"title": {"type": "text"}, "tags": {"type": "text"}})
+    index_docs(es, name, {"1": {"title": "Jurassic Park", "tags": "dinosaurs"}, "2": {"title": "Heat", "tags": "jury"}})
+    response = es.search(index=name, query={"multi_match": {"query": "jur", "type": "bool_prefix",
+                                                            "fields": ["title", "tags"]}})
+    assert sorted(ids(response)) == ["1", "2"]
