@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(message)s")
     double = EsDouble(args.host, args.port).start()
     logging.getLogger(__name__).info("Elasticsearch test double listening on %s", double.url)
-    print(double.url, flush=True)
+    print(double.url, flush=True)  # the one line of output: how callers (the benchmark) learn the port
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

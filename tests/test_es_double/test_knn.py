@@ -394,6 +394,13 @@ def test_terms_lookup_inside_knn_filter(es: Elasticsearch, l2: str, index_prefix
     seen = f"{index_prefix}-seen"
     create(es, seen, {"ids": {"type": "keyword"}})
     es.index(index=seen, id="u", document={"ids": ["2"]})
-    response = es.search(index=l2, knn={"field": "vector", "query_vector": QUERY, "k": 1, "filter": {
-        "bool": {"must_not": [{"terms": {"_id": {"index": seen, "id": "u", "path": "ids"}}}]}}})
+    response = es.search(
+        index=l2,
+        knn={
+            "field": "vector",
+            "query_vector": QUERY,
+            "k": 1,
+            "filter": {"bool": {"must_not": [{"terms": {"_id": {"index": seen, "id": "u", "path": "ids"}}}]}},
+        },
+    )
     assert ids(response) == ["3"]

@@ -430,6 +430,8 @@ def test_total_hits_are_counted_up_to_10000_by_default(es: Elasticsearch, index_
 
     name = f"{index_prefix}-many"
     create(es, name, {"n": {"type": "integer"}})
-    helpers.bulk(es, ({"_index": name, "_id": str(i), "n": i} for i in range(10_001)), chunk_size=2000, refresh="wait_for")
+    helpers.bulk(
+        es, ({"_index": name, "_id": str(i), "n": i} for i in range(10_001)), chunk_size=2000, refresh="wait_for"
+    )
     assert es.search(index=name, size=0)["hits"]["total"] == {"value": 10000, "relation": "gte"}
     assert es.search(index=name, size=0, track_total_hits=True)["hits"]["total"] == {"value": 10001, "relation": "eq"}

@@ -194,6 +194,7 @@ def test_multi_match_bool_prefix(es: Elasticsearch, index_prefix: str) -> None:
     name = f"{index_prefix}-mmbp"
     create(es, name, {"title": {"type": "text"}, "tags": {"type": "text"}})
     index_docs(es, name, {"1": {"title": "Jurassic Park", "tags": "dinosaurs"}, "2": {"title": "Heat", "tags": "jury"}})
-    response = es.search(index=name, query={"multi_match": {"query": "jur", "type": "bool_prefix",
-                                                            "fields": ["title", "tags"]}})
+    response = es.search(
+        index=name, query={"multi_match": {"query": "jur", "type": "bool_prefix", "fields": ["title", "tags"]}}
+    )
     assert sorted(ids(response)) == ["1", "2"]
