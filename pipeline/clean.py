@@ -106,40 +106,60 @@ def _id_frame(spark: SparkSession, ids: list[int]) -> DataFrame:
     return spark.createDataFrame([(i,) for i in ids], "_known int")
 
 
-def _spark_table(
+def _samples(rows: DataFrame, samples: int) -> dict[str, list[str]]:
+    """Up to `samples` source lines per REASON (first by line text), from rejected rows only."""
+    window = Window.partitionBy(REASON).orderBy(LINE)
+    picked = (
+        rows.withColumn("_n", F.row_number().over(window)).filter(F.col("_n") <= samples).select(REASON, LINE).collect()
+    )
+    found: dict[str, list[str]] = {}
+    for row in picked:
+        found.setdefault(row[REASON], []).append(row[LINE])
+    return found
+
+
+def _count_and_sample(
     tagged: DataFrame, table: str, reasons: tuple[str, ...], samples: int, report: dict[str, Any]
-) -> DataFrame:
-    """Count and sample the rows of `tagged` by REASON; record them; return the kept rows, persisted."""
-    tagged = tagged.persist(StorageLevel.MEMORY_AND_DISK)
+) -> dict[str | None, int]:
+    """Rows of `tagged` by REASON (None = passes), recorded in the report with samples of the rejects."""
     counts = {r[REASON]: r["count"] for r in tagged.groupBy(REASON).count().collect()}
     unexpected = set(counts) - set(reasons) - {None}
     if unexpected:
         raise RuntimeError(f"cleaning produced undeclared reasons for {table}: {sorted(unexpected)}")
     if samples > 0 and any(reason is not None for reason in counts):
-        window = Window.partitionBy(REASON).orderBy(LINE)
-        rows = (
-            tagged.filter(F.col(REASON).isNotNull())
-            .withColumn("_n", F.row_number().over(window))
-            .filter(F.col("_n") <= samples)
-            .select(REASON, LINE)
-            .collect()
-        )
-        for row in rows:
-            report["samples"].setdefault(table, {}).setdefault(row[REASON], []).append(row[LINE])
-    kept = conform(tagged.filter(F.col(REASON).isNull()), SCHEMAS[table]).persist(StorageLevel.MEMORY_AND_DISK)
-    kept.count()  # materialise from the cached tagged rows before releasing them
-    tagged.unpersist()
+        found = _samples(tagged.filter(F.col(REASON).isNotNull()), samples)
+        report["samples"].setdefault(table, {}).update(found)
     report["tables"][table] = {
         "read": sum(counts.values()),
         "kept": counts.get(None, 0),
         "rejected": {reason: counts.get(reason, 0) for reason in reasons},
     }
-    return kept
+    return counts
+
+
+def _persist(df: DataFrame) -> tuple[DataFrame, int]:
+    """Cache (MEMORY_AND_DISK) and materialise; later steps read these tables several times."""
+    df = df.persist(StorageLevel.MEMORY_AND_DISK)
+    return df, df.count()
+
+
+def _spark_table(
+    tagged: DataFrame, table: str, reasons: tuple[str, ...], samples: int, report: dict[str, Any]
+) -> DataFrame:
+    """Count and sample the rows of `tagged` by REASON; return the kept rows, persisted."""
+    _count_and_sample(tagged, table, reasons, samples, report)
+    return _persist(conform(tagged.filter(F.col(REASON).isNull()), SCHEMAS[table]))[0]
 
 
 def _clean_ratings(
     raw: RawTables, movie_ids: DataFrame, user_ids: DataFrame | None, samples: int, report: dict[str, Any]
 ) -> DataFrame:
+    """Reject by line (malformed, out of range, unknown ids), then keep one rating per (user, movie).
+
+    Duplicates are resolved by an aggregate, not a window: the row kept for a
+    pair is max((ts, rating)), i.e. the latest, ties by the higher rating.
+    A clean file is read twice; its source lines are never cached.
+    """
     ratings = _known(raw.ratings, movie_ids, C.MOVIE)
     cases = [
         (~F.col(C.RATING).isin(list(raw.dataset.rating_values)), "out_of_range"),
@@ -151,16 +171,27 @@ def _clean_ratings(
         cases.append((~F.col(f"_has_{C.USER}"), "unknown_user"))
     else:
         reasons = tuple(r for r in reasons if r != "unknown_user")
-    ratings = ratings.withColumn(REASON, _first_reason(*cases))
-    # Among rows still valid, one per (user, movie): the latest, then the higher rating.
-    window = Window.partitionBy(C.USER, C.MOVIE).orderBy(
-        F.col(REASON).isNull().desc(), F.col(C.TS).desc(), F.col(C.RATING).desc()
+    tagged = ratings.withColumn(REASON, _first_reason(*cases))
+    counts = _count_and_sample(tagged, "ratings", reasons, samples, report)
+
+    valid = tagged.filter(F.col(REASON).isNull())
+    latest = valid.groupBy(C.USER, C.MOVIE).agg(F.max(F.struct(C.TS, C.RATING)).alias("_latest"))
+    kept, n_kept = _persist(
+        conform(latest.select(C.USER, C.MOVIE, f"_latest.{C.RATING}", f"_latest.{C.TS}"), C.RATINGS_SCHEMA)
     )
-    ratings = ratings.withColumn("_rank", F.row_number().over(window))
-    ratings = ratings.withColumn(
-        REASON, F.when(F.col(REASON).isNull() & (F.col("_rank") > 1), F.lit("duplicate")).otherwise(F.col(REASON))
-    )
-    return _spark_table(ratings, "ratings", reasons, samples, report)
+    duplicates = counts.get(None, 0) - n_kept
+    entry = report["tables"]["ratings"]
+    entry["kept"] -= duplicates
+    entry["rejected"]["duplicate"] = duplicates
+    if duplicates and samples > 0:
+        # the older copies: valid rows other than their pair's kept (ts, rating)
+        k = kept.select(C.USER, C.MOVIE, F.col(C.TS).alias("_kts"), F.col(C.RATING).alias("_kr"))
+        dropped = valid.join(k, [C.USER, C.MOVIE]).filter(
+            (F.col(C.TS) != F.col("_kts")) | (F.col(C.RATING) != F.col("_kr"))
+        )
+        found = _samples(dropped.select(F.lit("duplicate").alias(REASON), F.col(LINE)), samples)
+        report["samples"].setdefault("ratings", {}).update(found)
+    return kept
 
 
 def _clean_by_movie(raw_table: DataFrame, table: str, movie_ids: DataFrame, samples: int, report: dict) -> DataFrame:

@@ -85,7 +85,9 @@ def to_markdown(report: Mapping[str, Any]) -> str:
             + ", ".join(f"{k}={tuning['best_params'][k]}" for k in varied),
             "",
         ]
-        extra = [c for c in ("precision_at_10", "rmse") if c != metric]
+        extra = [
+            c for c in ("precision_at_10", "mae") if c != metric and any(c in t["metrics"] for t in tuning["trials"])
+        ]
         rows = []
         for t in tuning["trials"]:
             values = [t["metrics"].get(metric), *(t["metrics"].get(c) for c in extra)]

@@ -199,11 +199,14 @@ def _evaluate(spark: Any, tables: Any, config: RunConfig, timer: _Timer) -> tupl
     return params, dict(measured.get("metrics", {})), report
 
 
-def prepare(spark: Any, config: RunConfig, timings: dict[str, float] | None = None) -> Prepared:
-    """Load, clean, build features, optionally tune/evaluate, train on all data, shape the export frames."""
+def prepare(spark: Any, config: RunConfig, timer: _Timer | None = None) -> Prepared:
+    """Load, clean, build features, optionally tune/evaluate, train on all data, shape the export frames.
+
+    `timer` (run_pipeline's) records each step's seconds and which step is running.
+    """
     from pipeline import als, clean, features
 
-    timer = _Timer(timings if timings is not None else {})
+    timer = timer or _Timer({})
     with timer.step("hash_inputs"):
         files = input_files(config.dataset, config.data_dir)
     with timer.step("load"):
@@ -315,7 +318,7 @@ def run_pipeline(
 
             with timer.step("spark"):
                 session = spark or get_spark("movierec-run", master=config.master, conf=dict(config.spark_conf))
-            prepared = prepare(session, config, timings)
+            prepared = prepare(session, config, timer)
         else:
             timings.update({f"{k} (prepared)": v for k, v in prepared.timings.items()})
         model = prepared.model
@@ -353,8 +356,11 @@ def run_pipeline(
     )
     if prepared.evaluation:
         done["model"] = {**prepared.model.meta, **prepared.evaluation}
-    runs.update_run(es, config.prefix, run_id, done)
-    runs.sync_active(es, config.prefix)
+    try:
+        runs.update_run(es, config.prefix, run_id, done)
+        runs.sync_active(es, config.prefix)
+    except (ApiError, TransportError) as exc:  # served already: the alias is the truth, the record lags
+        log.error("run %s is served, but its record could not be updated: %s", run_id, exc)
     with timer.step("prune"):
         try:
             pruned = indices.prune(es, config.prefix, config.keep)

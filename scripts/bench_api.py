@@ -257,14 +257,19 @@ def fuzz(base: str, examples: int) -> dict[str, Any]:
                 response = case.call(base_url=base)
                 key = str(response.status_code)
                 statuses[key] = statuses.get(key, 0) + 1
+                if response.status_code == 414:  # gunicorn's own answer to a request line > limit_request_line
+                    return
                 case.validate_response(response, checks=chosen)
 
             try:
                 check()
-            except Exception as exc:  # noqa: BLE001 - every operation's failure is reported
+            except BaseException as exc:
+                if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                    raise
                 failures.append(f"{op.label} [{mode.value}]: {str(exc)[:500]}")
     return {"examples_per_operation_and_mode": examples, "cases": sum(statuses.values()),
-            "statuses": dict(sorted(statuses.items())), "failures": failures}
+            "statuses": dict(sorted(statuses.items())), "failures": failures,
+            "note": "414 = gunicorn refusing a request line over 8190 bytes (text/html, before the app); not validated"}
 
 
 def table(results: dict[str, Any]) -> str:
@@ -305,8 +310,17 @@ def main() -> int:
     parser.add_argument("--fuzz", type=int, default=0, help="schemathesis examples per operation and mode (0: skip)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--write-docs", type=Path, default=None, help="update the API section of this markdown file")
+    parser.add_argument("--from-json", type=Path, nargs="+", default=None,
+                        help="no run: combine earlier JSON outputs (median per number) and print / write them")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    if args.from_json:
+        results = combine([json.loads(_json_part(p.read_text(encoding="utf-8"))) for p in args.from_json])
+        print(json.dumps(results, indent=2))
+        print(table(results))
+        if args.write_docs:
+            write_docs(args.write_docs, render_section(results))
+        return 0
 
     data = inputs(args.es_url, args.prefix, args.seed)
     results: dict[str, Any] = {"machine": machine(), "settings": {k: v for k, v in vars(args).items() if k != "write_docs"}}
@@ -339,35 +353,63 @@ def main() -> int:
     return 0
 
 
+def _json_part(text: str) -> str:
+    """The JSON object a run printed (the table follows it)."""
+    return text[: text.rindex("\n}") + 2]
+
+
+def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median of every number across runs (structure of the first run); `runs` counts them."""
+    def merge(values: list[Any]) -> Any:
+        first = values[0]
+        if isinstance(first, dict):
+            return {k: merge([v[k] for v in values if isinstance(v, dict) and k in v]) for k in first}
+        if isinstance(first, (int, float)) and not isinstance(first, bool):
+            return round(float(statistics.median(values)), 4)
+        return first
+
+    out = merge(runs)
+    out["runs"] = len(runs)
+    return out
+
+
 def render_section(r: dict[str, Any]) -> str:
-    s, f, m = r["sustained"], r["foldin"], r["machine"]
-    fuzz_line = ""
+    """The `## API` section of docs/benchmarks.md from one run's (or combined runs') results."""
+    s, f, m, cfg = r["sustained"], r["foldin"], r["machine"], r["settings"]
+    runs = r.get("runs", 1)
+    command = (f"python scripts/bench_api.py --es-url {cfg['es_url']} --prefix {cfg['prefix']} --requests "
+               f"{cfg['requests']:.0f} --duration {cfg['duration']:.0f}" + (f" --fuzz {cfg['fuzz']:.0f}" if cfg["fuzz"] else ""))
+    parts = [
+        "## API\n",
+        (f"Medians of {runs} runs of `{command}`" if runs > 1 else f"`{command}`")
+        + f" — gunicorn with {cfg['workers']:.0f} sync workers, {cfg['concurrency']:.0f} client threads (keep-alive), "
+        f"the ES test double standalone, all on one machine ({m['cpu']}, {m['cores']:.0f} cores, shared with the load "
+        f"generator, the double and other work). Model: run `{cfg['run_id']}` (`movierec run --dataset ml-100k`, "
+        "implicit, rank 64).\n",
+        (
+            "\"ES took\" is the double's own `took` (its Python query time). *over took* = client latency − took, per "
+            "request: gunicorn + Flask + validation + every HTTP round trip to the double (its request parsing and "
+            "JSON included) + answer JSON. *ES round trips* and *app w/o ES* come from the API's `Server-Timing` "
+            "header: the time the app waited on Elasticsearch calls (all of them, e.g. the user-vector GET and the "
+            "kNN search), and the rest of the app's own time (validation, query building, fold-in, serialisation). "
+            "Times in ms.\n"
+        ),
+        table(r) + "\n",
+        (
+            f"Sustained mixed read load for {cfg['duration']:.0f} s: **{s['requests_per_s']} requests/s**, "
+            f"{s['errors']:.0f} errors, p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms.\n"
+        ),
+        (
+            f"Fold-in of a 20-rating user ({f['kind']}, rank {f['rank']:.0f}, numpy, no I/O): median "
+            f"**{f['median_ms']} ms**, p95 {f['p95_ms']} ms over {f['repeats']:.0f} solves.\n"
+        ),
+    ]
     if "fuzz" in r:
         z = r["fuzz"]
-        fuzz_line = (f"\nSchemathesis (positive + negative cases, {z['examples_per_operation_and_mode']} examples per "
-                     f"operation and mode, against the running gunicorn): **{z['cases']} cases, "
-                     f"{len(z['failures'])} failures**; statuses {z['statuses']}.\n")
-    return (
-        "## API\n\n"
-        f"`python scripts/bench_api.py --es-url {r['settings']['es_url']} --prefix {r['settings']['prefix']} "
-        f"--requests {r['settings']['requests']} --duration {r['settings']['duration']:.0f}"
-        f"{' --fuzz ' + str(r['settings']['fuzz']) if r['settings']['fuzz'] else ''}` — "
-        f"gunicorn with {r['settings']['workers']} sync workers, {r['settings']['concurrency']} client threads "
-        f"(keep-alive), the ES test double standalone, all on one machine ({m['cpu']}, {m['cores']} cores, shared "
-        f"with the load generator and the double). Model: run `{r['settings']['run_id']}` "
-        "(`movierec run --dataset ml-100k`, implicit, rank 64). \"ES took\" is the double's own `took` "
-        "(its Python query time). *over took* = client latency − took, per request: gunicorn + Flask + "
-        "validation + every HTTP round trip to the double (its request parsing and JSON included) + answer JSON. "
-        "*ES round trips* and *app w/o ES* come from the API's `Server-Timing` header: the time the app waited "
-        "on Elasticsearch calls (all of them: e.g. the user vector GET plus the kNN search), and the rest of the "
-        "app's own time (validation, query building, fold-in, serialisation). All times in ms.\n\n"
-        + table(r)
-        + f"\n\nSustained mixed read load for {r['settings']['duration']:.0f} s: **{s['requests_per_s']} requests/s**, "
-        f"{s['errors']} errors, p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms.\n\n"
-        f"Fold-in of a 20-rating user ({f['kind']}, rank {f['rank']}, numpy, no I/O): median **{f['median_ms']} ms**, "
-        f"p95 {f['p95_ms']} ms over {f['repeats']} solves.\n"
-        + fuzz_line
-    )
+        parts.append(f"Schemathesis against the running gunicorn (positive and negative cases, "
+                     f"{z['examples_per_operation_and_mode']:.0f} examples per operation and mode): **{z['cases']:.0f} "
+                     f"cases, {len(z['failures'])} failures**; statuses {z['statuses']}.\n")
+    return "\n".join(parts)
 
 
 if __name__ == "__main__":

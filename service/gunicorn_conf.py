@@ -19,6 +19,10 @@ worker_class = "gthread" if threads > 1 else "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 keepalive = 5
+# The longest request line gunicorn takes (its maximum short of unlimited); longer ones get gunicorn's own
+# 414 text/html answer before the app sees them. Requests within the API's input limits with plain ASCII
+# values stay well below it.
+limit_request_line = 8190
 max_requests = 10_000  # recycle workers now and then (bounded memory growth)
 max_requests_jitter = 1_000
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None  # "" turns the access log off

@@ -122,6 +122,8 @@ def run_command(args: argparse.Namespace) -> int:
     from pipeline.workflow import run_pipeline
 
     result = run_pipeline(config_from_args(args))
+    if result.prepared is not None:
+        result.prepared.unpersist()
     record = result.record
     if args.json:
         json.dump(record, sys.stdout, indent=2, sort_keys=True, default=str)

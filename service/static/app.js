@@ -1,6 +1,6 @@
 // movierec web page: plain JavaScript over the same JSON API the developers use.
-// Every string from the API reaches the DOM through textContent / attributes,
-// never through innerHTML, so titles with quotes, ampersands or <script> stay text.
+// Every string from the API reaches the DOM as a text node or an attribute value,
+// never as markup, so titles with quotes, ampersands or <script> stay text.
 
 const SUGGEST_DELAY_MS = 200;
 const REFRESH_DELAY_MS = 250;
@@ -54,12 +54,21 @@ function announce(text) {
   window.setTimeout(() => { region.textContent = text; }, 50);
 }
 
+/** fn called once `ms` after the last call; `.cancel()` drops a pending call. */
 function debounce(fn, ms) {
   let timer = 0;
-  return (...args) => {
+  const debounced = (...args) => {
     window.clearTimeout(timer);
     timer = window.setTimeout(() => fn(...args), ms);
   };
+  debounced.cancel = () => window.clearTimeout(timer);
+  return debounced;
+}
+
+/** The API's messages as sentences ("retry later" -> "retry later."). */
+function sentence(text) {
+  const trimmed = String(text || "").trim();
+  return !trimmed || /[.!?…]$/.test(trimmed) ? trimmed : `${trimmed}.`;
 }
 
 // ---------------------------------------------------------------- API client
@@ -140,18 +149,18 @@ function describe(error, notFound) {
     case 422:
       return { title: "Please check your input.", details: fieldMessages(error.body.errors || {}) };
     case 404:
-      return notFound ? notFound(error) : { title: message || "Not found.", details: [] };
+      return notFound ? notFound(error) : { title: sentence(message) || "Not found.", details: [] };
     case 503: {
-      const wait = error.retryAfter ? ` Try again in ${error.retryAfter} seconds.` : " Try again shortly.";
+      const wait = /^\d+$/.test(error.retryAfter || "") ? `Try again in ${error.retryAfter} seconds.` : "Try again shortly.";
       return {
         title: "The recommendation service is unavailable right now.",
-        details: [`${message || "The search engine cannot be reached."}${wait}`],
+        details: [sentence(message) || "The search engine cannot be reached.", wait],
       };
     }
     case 504:
-      return { title: "The search took too long.", details: [message || "Try again, or narrow the filters."] };
+      return { title: "The search took too long.", details: [sentence(message) || "Try again, or narrow the filters."] };
     default:
-      return { title: `The service failed (HTTP ${error.status}).`, details: message ? [message] : [] };
+      return { title: `The service failed (HTTP ${error.status}).`, details: message ? [sentence(message)] : [] };
   }
 }
 
@@ -328,6 +337,7 @@ const search = {
   options: [],
   active: -1,
   latest: new Latest(),
+  suggestSoon: null,
 };
 
 function openListbox(open) {
@@ -390,9 +400,17 @@ async function suggest() {
   }
 }
 
+/** Stop suggesting for what was typed: a pick (or Enter) settles the search box. */
+function settleSearch() {
+  search.suggestSoon.cancel();
+  search.latest.next();
+  openListbox(false);
+}
+
 function pickSuggestion(index) {
   const movie = search.options[index];
   if (!movie) return;
+  settleSearch();
   search.input.value = movie.title;
   openListbox(false);
   showMovie(movie.movie_id);
@@ -414,7 +432,7 @@ function onSearchKey(event) {
     case "Enter":
       event.preventDefault();
       if (open && search.active >= 0) pickSuggestion(search.active);
-      else if (search.input.value.trim()) { openListbox(false); showByTitle(search.input.value.trim()); }
+      else if (search.input.value.trim()) { settleSearch(); showByTitle(search.input.value.trim()); }
       break;
     case "Escape":
       if (open) { event.preventDefault(); openListbox(false); }
@@ -432,6 +450,12 @@ function onSearchKey(event) {
 
 const moviePanel = { latest: new Latest(), current: null, byTitle: null };
 
+/** A rating-count percentile (0..1) as people say it: "top 5%" or "bottom 20%". */
+function popularityText(percentile) {
+  if (percentile >= 0.5) return `top ${Math.max(1, Math.round((1 - percentile) * 100))}% by ratings`;
+  return `bottom ${Math.max(1, Math.round(percentile * 100))}% by ratings`;
+}
+
 function movieDetail(movie) {
   const facts = [];
   if (movie.rating_mean !== null && movie.rating_mean !== undefined) {
@@ -441,9 +465,7 @@ function movieDetail(movie) {
     facts.push(["Weighted rating", movie.bayes_rating.toFixed(2)]);
   }
   facts.push(["Ratings", String(movie.rating_count ?? 0)]);
-  if (movie.popularity !== null && movie.popularity !== undefined) {
-    facts.push(["More rated than", `${Math.round(movie.popularity * 100)}% of movies`]);
-  }
+  if (movie.popularity !== null && movie.popularity !== undefined) facts.push(["Popularity", popularityText(movie.popularity)]);
   if (movie.tags && movie.tags.length) facts.push(["Tags", movie.tags.join(", ")]);
   const links = [];
   if (movie.imdb_id && /^\d+$/.test(movie.imdb_id)) {
@@ -508,6 +530,7 @@ function alternativeButtons(movies) {
   return el("ul", { className: "alternatives" }, movies.map((movie) => {
     const button = el("button", { type: "button", className: "chip-button" }, titleWithYear(movie));
     button.addEventListener("click", () => {
+      settleSearch();
       search.input.value = movie.title;
       showMovie(movie.movie_id);
     });
@@ -768,8 +791,8 @@ async function start() {
 function wire() {
   search.input = $("search-input");
   search.listbox = $("search-listbox");
-  const suggestSoon = debounce(suggest, SUGGEST_DELAY_MS);
-  search.input.addEventListener("input", suggestSoon);
+  search.suggestSoon = debounce(suggest, SUGGEST_DELAY_MS);
+  search.input.addEventListener("input", search.suggestSoon);
   search.input.addEventListener("keydown", onSearchKey);
   search.input.addEventListener("blur", () => window.setTimeout(() => openListbox(false), 150));
   $("search-form").addEventListener("submit", (event) => event.preventDefault());

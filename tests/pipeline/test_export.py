@@ -10,7 +10,13 @@ from elastic_transport import ConnectionError as TransportConnectionError
 
 import es_mappings
 from pipeline import export
-from pipeline.export import BulkSettings, PartitionStats, bulk_write, to_actions, unit_vector
+from pipeline.export import (
+    BulkSettings,
+    PartitionStats,
+    bulk_write,
+    to_actions,
+    unit_vector,
+)
 
 
 def test_movie_action_has_id_fields_vectors_and_run_id():

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from pipeline import indices
-from pipeline.indices import alias_actions, compare_vectors, prune_plan, vector_sample_query
+from pipeline.indices import (
+    alias_actions,
+    compare_vectors,
+    prune_plan,
+    vector_sample_query,
+)
 
 
 def test_run_indices_and_dims():

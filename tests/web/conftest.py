@@ -3,10 +3,11 @@
 `live` publishes the API tests' pipeline-trained model (tests/service/conftest.py,
 one Spark training per session) under the test's index prefix, with one movie
 renamed to a title full of markup, and serves `service.create_app` with
-werkzeug in a thread. `page` is a fresh Chromium page that records console
-errors and any request leaving the app's origin. Debian's `chromium` is driven
-by Playwright for Python (no browser download); without either, the tests skip,
-except in CI (CI=true), where they fail.
+werkzeug in a thread. `web` (desktop) and `phone` are fresh Chromium pages that
+record script errors and any request leaving the app's origin. Debian's
+`chromium` is driven by Playwright for Python (no browser download, see
+tests/web/browser.py); without either, the tests skip, except in CI
+(CI=true), where they fail.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import copy
 import json
 import os
 import re
-import shutil
 import threading
 import urllib.parse
 import urllib.request
@@ -29,43 +29,14 @@ from werkzeug.serving import make_server
 
 from service import create_app
 from tests.service.conftest import Trained, publish, trained  # noqa: F401 - `trained` is the shared session fixture
+from tests.web.browser import DESKTOP, PHONE, launch, missing_browser
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "test-output" / "screenshots"
-CHROMIUM_ARGS = (
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-)
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 10_000
 
 # A title that is markup if anything ever parses it as HTML: quotes, an ampersand, a script, an image with a handler.
 HOSTILE_TITLE = 'Tom & Jerry\'s "Escape" <script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
-
-
-def chromium_path() -> str | None:
-    """Debian's chromium (or $MOVIEREC_CHROMIUM), None when not installed."""
-    configured = os.environ.get("MOVIEREC_CHROMIUM")
-    if configured:
-        return configured if Path(configured).is_file() else None
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def missing_browser() -> str | None:
-    """Why the browser tests cannot run here, or None."""
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Playwright for Python is not installed (pip install playwright)"
-    if chromium_path() is None:
-        return "Chromium is not installed (apt-get install chromium)"
-    return None
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +50,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=chromium_path(), args=list(CHROMIUM_ARGS))
+        chromium = launch(pw)
         yield chromium
         chromium.close()
 

@@ -47,6 +47,7 @@ def type_title(page: Any, text: str) -> None:
     """Type like a person (one key at a time) and wait for the suggestions of this text."""
     box = page.locator("#search-input")
     box.fill("")
+    page.locator("#search-listbox").wait_for(state="hidden")  # the previous suggestions are gone
     box.press_sequentially(text, delay=25)
     page.wait_for_selector("#search-listbox [role=option]")
 

@@ -1,0 +1,170 @@
+"""Evaluation plumbing: array form of a split, exclusion of training items, protocols end to end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline import evaluate
+from pipeline.als import ALSParams
+
+# user 1: trained on movies 10, 20; tests 30 and 99 (99 never seen in training)
+# user 2: trained on 20; tests 10
+# user 3: only in test (no training row): left out
+TRAIN = [(1, 10, 4.0), (1, 20, 2.0), (2, 20, 5.0), (4, 30, 3.0)]
+TEST = [(1, 30, 5.0), (1, 99, 1.0), (2, 10, 3.0), (3, 10, 4.0)]
+
+
+def test_ranking_data_from_rows() -> None:
+    data = evaluate.RankingData.from_rows(TRAIN, TEST)
+    assert data.user_ids.tolist() == [1, 2]
+    assert data.item_ids.tolist() == [10, 20, 30]
+    assert [c.tolist() for c in data.train_cols] == [[0, 1], [1]]
+    assert [sorted(t.tolist()) for t in data.test_items] == [[30, 99], [10]]
+    assert [c.tolist() for c in data.test_cols] == [[2], [0]]  # 99 is outside the catalog
+    assert data.item_counts.tolist() == [1, 2, 1]
+    assert data.item_sums.tolist() == [4.0, 7.0, 3.0]
+    assert data.dropped_test_users == 1
+    assert data.train_ratings_total == 4
+
+
+class _Fixed:
+    name = "fixed"
+
+    def __init__(self, scores: np.ndarray) -> None:
+        self._scores = scores
+
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        return self._scores[rows]
+
+
+def test_evaluate_ranking_excludes_training_items_and_counts_unreachable_relevant() -> None:
+    data = evaluate.RankingData.from_rows(TRAIN, TEST)
+    # both users like movie 10 most; user 1 trained on it, so it is masked for them
+    scores = np.array([[9.0, 8.0, 1.0], [9.0, 8.0, 1.0]])
+    out = evaluate.evaluate_ranking(_Fixed(scores), data, ks=(1, 2))
+    # user 1: top-1 = 30 (hit, 1 of 2 relevant); user 2: top-1 = 10 (hit)
+    assert out["precision_at_1"] == pytest.approx(1.0)
+    assert out["recall_at_1"] == pytest.approx((0.5 + 1.0) / 2)
+    # at K=2 user 1 has only one candidate left (padding), user 2 gets 10 then 30
+    assert out["precision_at_2"] == pytest.approx((0.5 + 0.5) / 2)
+    assert out["mrr"] == pytest.approx(1.0)
+    assert out["coverage_at_1"] == pytest.approx(2 / 3)
+    assert out["n_users"] == 2
+
+
+def test_baseline_scorers_rank_like_the_model_does() -> None:
+    data = evaluate.RankingData.from_rows(TRAIN, TEST)
+    genres = {10: ["Drama"], 20: ["Comedy"], 30: ["Drama"]}
+    scorers = {s.name: s for s in evaluate.baseline_scorers(data, genres)}
+    assert set(scorers) == {"most_popular", "top_bayes_rating", "genre_profile", "hybrid_pop_genre"}
+    assert scorers["most_popular"].scores(np.array([0]))[0].tolist() == [1, 2, 1]
+    # user 1 rated Drama 4 and Comedy 2: Drama movies score 4
+    assert scorers["genre_profile"].scores(np.array([0]))[0].tolist() == [4.0, 2.0, 4.0]
+    without_genres = evaluate.baseline_scorers(data, {})
+    assert [s.name for s in without_genres] == ["most_popular", "top_bayes_rating"]
+
+
+def test_rating_predictor_handles_cold_pairs_and_clips() -> None:
+    predictor = evaluate.RatingPredictor(
+        global_mean=3.0,
+        user_ids=np.array([1, 2]),
+        user_vectors=np.array([[1.0, 0.0], [0.0, 2.0]]),
+        user_bias=np.array([0.5, -0.5]),
+        item_ids=np.array([10, 20]),
+        item_vectors=np.array([[1.0, 1.0], [0.0, 1.0]]),
+        item_bias=np.array([0.25, 0.0]),
+        low=1.0,
+        high=5.0,
+    )
+    got = predictor.predict(np.array([1, 2, 1, 9, 9]), np.array([10, 20, 77, 10, 77]))
+    # (1,10): 3+.5+.25+1 = 4.75; (2,20): 3-.5+0+2 = 4.5; (1,77): 3+.5; (9,10): 3+.25; (9,77): 3
+    assert got.tolist() == pytest.approx([4.75, 4.5, 3.5, 3.25, 3.0])
+    assert predictor.predict(np.array([1]), np.array([10]), use_factors=False).tolist() == pytest.approx([3.75])
+    result = evaluate.evaluate_rating(predictor, [(1, 10, 5.0), (9, 77, 3.0)])
+    assert result["rmse"] == pytest.approx(np.sqrt((0.25**2 + 0) / 2))
+    assert result["n_cold_pairs"] == 1
+    assert result["global_mean_rmse"] == pytest.approx(np.sqrt((4 + 0) / 2))
+
+
+def test_rating_predictor_clips_to_scale() -> None:
+    predictor = evaluate.RatingPredictor(
+        3.0, np.array([1]), np.array([[3.0]]), np.array([0.0]), np.array([10]), np.array([[1.0]]), np.array([0.0]), 1.0, 5.0
+    )
+    assert predictor.predict(np.array([1]), np.array([10])).tolist() == [5.0]
+
+
+def test_protocol_for_and_run_metrics() -> None:
+    assert evaluate.protocol_for("ml-100k", "implicit") == "msr-100k"
+    assert evaluate.protocol_for("ml-100k", "explicit") == "surprise-100k"
+    assert evaluate.protocol_for("ml-latest-small", "implicit") == "temporal"
+    report = {"models": {"als": {"ndcg_at_10": 0.5, "precision_at_10": 0.4, "coverage_at_10": 0.2, "mrr": 0.7}}}
+    assert evaluate.run_metrics(report) == {"ndcg_at_10": 0.5, "precision_at_10": 0.4, "coverage": 0.2, "mrr": 0.7}
+
+
+def test_unknown_protocol_is_refused(spark) -> None:
+    with pytest.raises(ValueError, match="unknown protocol"):
+        evaluate.run_protocol(spark, "leave-one-out", None)
+
+
+@pytest.fixture(scope="module")
+def planted(spark, tmp_path_factory):
+    """Synthetic ml-100k with 4 planted taste clusters (and the official folds)."""
+    from pipeline import loaders, synthetic
+
+    out = tmp_path_factory.mktemp("planted")
+    synthetic.generate(out, "ml-100k", n_users=120, n_movies=150, n_ratings=6000, seed=3, n_clusters=4, folds=True)
+    tables = loaders.load(spark, "ml-100k", out)
+    return out, tables.ratings.cache(), tables.movies.cache()
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_als_beats_popularity_by_a_wide_margin_on_planted_structure(spark, planted) -> None:
+    _, ratings, movies = planted
+    params = ALSParams(rank=4, reg_param=0.1, alpha=3.0, max_iter=10, num_blocks=2)
+    report = evaluate.run_protocol(spark, "msr-100k", ratings, movies, params=params, ks=(5, 10))
+    als, pop = report["models"]["als"], report["models"]["most_popular"]
+    assert als["ndcg_at_10"] > pop["ndcg_at_10"] + 0.08
+    assert als["precision_at_10"] > pop["precision_at_10"] + 0.05
+    assert set(report["models"]) == {"als", "most_popular", "top_bayes_rating", "genre_profile", "hybrid_pop_genre"}
+    assert report["split"]["users_evaluated"] == 120
+    assert report["tuning"] is None
+    assert "item_gramian" not in report["model"]
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_tuning_uses_the_validation_carve_and_reports_every_point(spark, planted) -> None:
+    _, ratings, _ = planted
+    space = {"rank": [2, 4], "alpha": [3.0]}
+    base = ALSParams(reg_param=0.1, max_iter=5, num_blocks=2)
+    report = evaluate.run_protocol(spark, "msr-100k", ratings, params=base, tune=True, space=space, with_baselines=False, ks=(10,))
+    tuning = report["tuning"]
+    assert tuning["validation"] == "msr-100k/validation"
+    assert len(tuning["trials"]) == 2
+    assert {t["params"]["rank"] for t in tuning["trials"]} == {2, 4}
+    best = max(tuning["trials"], key=lambda t: t["metrics"]["ndcg_at_10"])
+    assert report["params"]["rank"] == best["params"]["rank"]
+    assert set(report["models"]) == {"als"}
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_surprise_protocol_reports_rmse_over_folds(spark, planted) -> None:
+    folder, ratings, _ = planted
+    params = ALSParams(kind="explicit", rank=4, reg_param=0.1, max_iter=5, num_blocks=2)
+    report = evaluate.run_protocol(spark, "surprise-100k", ratings, data_dir=folder, params=params)
+    assert [f["fold"] for f in report["folds"]] == [f"surprise-100k/u{i}" for i in range(1, 6)]
+    als = report["models"]["als"]
+    assert als["rmse"] == pytest.approx(np.mean([f["rmse"] for f in report["folds"]]))
+    # biases beat the global mean, and the factors do not hurt on planted structure
+    assert report["models"]["biases_only"]["rmse"] < report["models"]["global_mean"]["rmse"]
+    assert als["rmse"] < report["models"]["global_mean"]["rmse"]
+
+
+@pytest.mark.spark
+def test_rating_protocol_needs_an_explicit_model(spark, planted) -> None:
+    folder, ratings, _ = planted
+    with pytest.raises(ValueError, match="explicit"):
+        evaluate.run_protocol(spark, "surprise-100k", ratings, data_dir=folder, params=ALSParams(kind="implicit"))
