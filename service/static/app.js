@@ -21,6 +21,7 @@ const FIELD_LABELS = {
   movie_id: "Movie id",
   movie_ids: "Movies I liked",
   titles: "Movies I liked",
+  _schema: "Request",
 };
 
 const $ = (id) => document.getElementById(id);
@@ -33,7 +34,6 @@ function el(tag, attrs = {}, ...children) {
   for (const [name, value] of Object.entries(attrs)) {
     if (value === null || value === undefined || value === false) continue;
     if (name === "className") node.className = value;
-    else if (name === "onClick") node.addEventListener("click", value);
     else node.setAttribute(name, value === true ? "" : String(value));
   }
   for (const child of children.flat()) {
@@ -51,7 +51,9 @@ function clear(node) {
 function announce(text) {
   const region = $("announcer");
   region.textContent = "";
-  window.setTimeout(() => { region.textContent = text; }, 50);
+  window.setTimeout(() => {
+    region.textContent = text;
+  }, 50);
 }
 
 /** fn called once `ms` after the last call; `.cancel()` drops a pending call. */
@@ -110,8 +112,8 @@ async function api(path, { params = {}, json = null, signal = undefined } = {}) 
   let body = null;
   try {
     body = await response.json();
-  } catch (error) {
-    body = null;
+  } catch {
+    body = null; // not JSON (e.g. a proxy's error page): described by the status alone
   }
   if (!response.ok) throw new ApiError("http", response.status, body, response.headers.get("Retry-After"));
   return body;
@@ -142,7 +144,10 @@ function fieldMessages(errors) {
 /** What to tell a person about a failed call: {title, details[]}. `notFound` words a 404 for its context. */
 function describe(error, notFound) {
   if (error.kind === "network") {
-    return { title: "Cannot reach the movierec service.", details: ["Check that it is running, then try again."] };
+    return {
+      title: "Cannot reach the movierec service.",
+      details: ["Check that it is running, then try again."],
+    };
   }
   const message = error.body.message || "";
   switch (error.status) {
@@ -151,16 +156,24 @@ function describe(error, notFound) {
     case 404:
       return notFound ? notFound(error) : { title: sentence(message) || "Not found.", details: [] };
     case 503: {
-      const wait = /^\d+$/.test(error.retryAfter || "") ? `Try again in ${error.retryAfter} seconds.` : "Try again shortly.";
+      const wait = /^\d+$/.test(error.retryAfter || "")
+        ? `Try again in ${error.retryAfter} seconds.`
+        : "Try again shortly.";
       return {
         title: "The recommendation service is unavailable right now.",
         details: [sentence(message) || "The search engine cannot be reached.", wait],
       };
     }
     case 504:
-      return { title: "The search took too long.", details: [sentence(message) || "Try again, or narrow the filters."] };
+      return {
+        title: "The search took too long.",
+        details: [sentence(message) || "Try again, or narrow the filters."],
+      };
     default:
-      return { title: `The service failed (HTTP ${error.status}).`, details: message ? [sentence(message)] : [] };
+      return {
+        title: `The service failed (HTTP ${error.status}).`,
+        details: message ? [sentence(message)] : [],
+      };
   }
 }
 
@@ -173,9 +186,19 @@ function isOutage(error) {
 function showMessage(container, kind, title, details = [], extra = null) {
   clear(container);
   if (!title) return;
-  const box = el("div", { className: `notice notice-${kind}`, role: kind === "error" ? "alert" : null },
-    el("p", { className: "notice-title" }, title));
-  if (details.length) box.append(el("ul", { className: "notice-details" }, details.map((d) => el("li", {}, d))));
+  const box = el(
+    "div",
+    { className: `notice notice-${kind}`, role: kind === "error" ? "alert" : null },
+    el("p", { className: "notice-title" }, title),
+  );
+  if (details.length)
+    box.append(
+      el(
+        "ul",
+        { className: "notice-details" },
+        details.map((d) => el("li", {}, d)),
+      ),
+    );
   if (extra) box.append(extra);
   container.append(box);
 }
@@ -210,7 +233,11 @@ function titleWithYear(movie) {
 }
 
 function genreChips(genres) {
-  return el("ul", { className: "genres", "aria-label": "Genres" }, (genres || []).map((g) => el("li", {}, g)));
+  return el(
+    "ul",
+    { className: "genres", "aria-label": "Genres" },
+    (genres || []).map((g) => el("li", {}, g)),
+  );
 }
 
 const likeButtons = new WeakMap(); // button -> the movie it likes
@@ -231,14 +258,29 @@ function syncLikeButton(button, movie) {
 }
 
 function movieCard(movie) {
-  const open = el("button", { type: "button", className: "link card-title",
-    "aria-label": `Show ${titleWithYear(movie)} and similar movies` }, movie.title);
+  const open = el(
+    "button",
+    {
+      type: "button",
+      className: "link card-title",
+      "aria-label": `Show ${titleWithYear(movie)} and similar movies`,
+    },
+    movie.title,
+  );
   open.addEventListener("click", () => showMovie(movie.movie_id));
-  return el("li", { className: "card", "data-movie-id": movie.movie_id },
-    el("h4", { className: "card-heading" }, open, movie.year ? el("span", { className: "year" }, ` ${movie.year}`) : null),
+  return el(
+    "li",
+    { className: "card", "data-movie-id": movie.movie_id },
+    el(
+      "h4",
+      { className: "card-heading" },
+      open,
+      movie.year ? el("span", { className: "year" }, ` ${movie.year}`) : null,
+    ),
     genreChips(movie.genres),
     el("p", { className: "rating" }, ratingText(movie)),
-    likeButton(movie));
+    likeButton(movie),
+  );
 }
 
 function renderCards(list, items) {
@@ -255,17 +297,26 @@ function learnGenres(movies) {
   if (knownGenres.size !== before) renderGenres();
 }
 
-function renderGenres() {
+/** The genre checkboxes, sorted; ticks and keyboard focus survive a new genre being added. */
+function renderGenres(emptyText = "No genres known yet.") {
   const list = $("genre-list");
   const checked = new Set(selectedGenres());
+  const focused = list.contains(document.activeElement) ? document.activeElement.value : null;
   clear(list);
   const sorted = [...knownGenres].sort((a, b) => a.localeCompare(b));
   sorted.forEach((genre, index) => {
     const id = `genre-${index}`;
-    const box = el("input", { type: "checkbox", id, name: "genre", value: genre, checked: checked.has(genre) });
+    const box = el("input", {
+      type: "checkbox",
+      id,
+      name: "genre",
+      value: genre,
+      checked: checked.has(genre),
+    });
     list.append(el("div", { className: "genre" }, box, el("label", { for: id }, genre)));
+    if (genre === focused) box.focus();
   });
-  if (!sorted.length) list.append(el("p", { className: "hint" }, "No genres known yet."));
+  if (!sorted.length) list.append(el("p", { className: "hint" }, emptyText));
 }
 
 function selectedGenres() {
@@ -295,7 +346,11 @@ function filters() {
 
 function activeFilterCount() {
   const f = filters();
-  return (f.genre ? 1 : 0) + (f.min_rating !== undefined ? 1 : 0) + (f.year_from !== undefined || f.year_to !== undefined ? 1 : 0);
+  return (
+    (f.genre ? 1 : 0) +
+    (f.min_rating !== undefined ? 1 : 0) +
+    (f.year_from !== undefined || f.year_to !== undefined ? 1 : 0)
+  );
 }
 
 function filtersChanged() {
@@ -361,24 +416,42 @@ function renderSuggestions(items, text) {
   learnGenres(search.options);
   clear(search.listbox);
   if (!search.options.length) {
-    search.listbox.append(el("li", { className: "no-match", role: "option", "aria-disabled": "true",
-      id: "search-option-none" }, `No title matches “${text}”.`));
+    search.listbox.append(
+      el(
+        "li",
+        { className: "no-match", role: "option", "aria-disabled": "true", id: "search-option-none" },
+        `No title matches “${text}”.`,
+      ),
+    );
     search.options = [];
     openListbox(true);
     announce("No matching titles.");
     return;
   }
   search.options.forEach((movie, index) => {
-    const option = el("li", { role: "option", id: `search-option-${index}`, "aria-selected": "false",
-      "data-movie-id": movie.movie_id },
-    el("span", { className: "option-title" }, movie.title),
-    el("span", { className: "option-meta" }, [movie.year, (movie.genres || []).join(", ")].filter(Boolean).join(" · ")));
+    const option = el(
+      "li",
+      {
+        role: "option",
+        id: `search-option-${index}`,
+        "aria-selected": "false",
+        "data-movie-id": movie.movie_id,
+      },
+      el("span", { className: "option-title" }, movie.title),
+      el(
+        "span",
+        { className: "option-meta" },
+        [movie.year, (movie.genres || []).join(", ")].filter(Boolean).join(" · "),
+      ),
+    );
     option.addEventListener("mousedown", (event) => event.preventDefault()); // keep focus in the input
     option.addEventListener("click", () => pickSuggestion(index));
     search.listbox.append(option);
   });
   openListbox(true);
-  announce(`${search.options.length} title${search.options.length === 1 ? "" : "s"} found; arrow down to choose.`);
+  announce(
+    `${search.options.length} title${search.options.length === 1 ? "" : "s"} found; arrow down to choose.`,
+  );
 }
 
 async function suggest() {
@@ -422,7 +495,10 @@ function onSearchKey(event) {
   switch (event.key) {
     case "ArrowDown":
       event.preventDefault();
-      if (!open) { suggest(); return; }
+      if (!open) {
+        suggest();
+        return;
+      }
       if (count) setActive((search.active + 1) % count);
       break;
     case "ArrowUp":
@@ -432,11 +508,19 @@ function onSearchKey(event) {
     case "Enter":
       event.preventDefault();
       if (open && search.active >= 0) pickSuggestion(search.active);
-      else if (search.input.value.trim()) { settleSearch(); showByTitle(search.input.value.trim()); }
+      else if (search.input.value.trim()) {
+        settleSearch();
+        showByTitle(search.input.value.trim());
+      }
       break;
     case "Escape":
-      if (open) { event.preventDefault(); openListbox(false); }
-      else if (search.input.value) { event.preventDefault(); search.input.value = ""; }
+      if (open) {
+        event.preventDefault();
+        openListbox(false);
+      } else if (search.input.value) {
+        event.preventDefault();
+        search.input.value = "";
+      }
       break;
     case "Tab":
       openListbox(false);
@@ -465,17 +549,36 @@ function movieDetail(movie) {
     facts.push(["Weighted rating", movie.bayes_rating.toFixed(2)]);
   }
   facts.push(["Ratings", String(movie.rating_count ?? 0)]);
-  if (movie.popularity !== null && movie.popularity !== undefined) facts.push(["Popularity", popularityText(movie.popularity)]);
+  if (movie.popularity !== null && movie.popularity !== undefined)
+    facts.push(["Popularity", popularityText(movie.popularity)]);
   if (movie.tags && movie.tags.length) facts.push(["Tags", movie.tags.join(", ")]);
   const links = [];
   if (movie.imdb_id && /^\d+$/.test(movie.imdb_id)) {
-    links.push(el("a", { href: `https://www.imdb.com/title/tt${movie.imdb_id}/`, rel: "noopener noreferrer external" }, "IMDb"));
+    links.push(
+      el(
+        "a",
+        { href: `https://www.imdb.com/title/tt${movie.imdb_id}/`, rel: "noopener noreferrer external" },
+        "IMDb",
+      ),
+    );
   }
-  return el("article", { className: "detail", "data-movie-id": movie.movie_id },
-    el("h3", { className: "detail-title" }, movie.title, movie.year ? el("span", { className: "year" }, ` ${movie.year}`) : null),
+  return el(
+    "article",
+    { className: "detail", "data-movie-id": movie.movie_id },
+    el(
+      "h3",
+      { className: "detail-title" },
+      movie.title,
+      movie.year ? el("span", { className: "year" }, ` ${movie.year}`) : null,
+    ),
     genreChips(movie.genres),
-    el("dl", { className: "facts" }, facts.map(([term, value]) => el("div", {}, el("dt", {}, term), el("dd", {}, value)))),
-    el("div", { className: "detail-actions" }, likeButton(movie), links));
+    el(
+      "dl",
+      { className: "facts" },
+      facts.map(([term, value]) => el("div", {}, el("dt", {}, term), el("dd", {}, value))),
+    ),
+    el("div", { className: "detail-actions" }, likeButton(movie), links),
+  );
 }
 
 function showSimilar(movie, items) {
@@ -485,7 +588,9 @@ function showSimilar(movie, items) {
   renderCards($("similar-list"), items);
   learnGenres(items.map((i) => i.movie));
   if (!items.length) {
-    showMessage($("movie-message"), "info", "No similar movies match.", [`Nothing like ${movie.title} passes the filters.${filterNote()}`]);
+    showMessage($("movie-message"), "info", "No similar movies match.", [
+      `Nothing like ${movie.title} passes the filters.${filterNote()}`,
+    ]);
   }
 }
 
@@ -527,15 +632,19 @@ async function showMovie(movieId) {
 }
 
 function alternativeButtons(movies) {
-  return el("ul", { className: "alternatives" }, movies.map((movie) => {
-    const button = el("button", { type: "button", className: "chip-button" }, titleWithYear(movie));
-    button.addEventListener("click", () => {
-      settleSearch();
-      search.input.value = movie.title;
-      showMovie(movie.movie_id);
-    });
-    return el("li", {}, button);
-  }));
+  return el(
+    "ul",
+    { className: "alternatives" },
+    movies.map((movie) => {
+      const button = el("button", { type: "button", className: "chip-button" }, titleWithYear(movie));
+      button.addEventListener("click", () => {
+        settleSearch();
+        search.input.value = movie.title;
+        showMovie(movie.movie_id);
+      });
+      return el("li", {}, button);
+    }),
+  );
 }
 
 /** Free text without a picked suggestion: the API resolves it and says what matched and what else was close. */
@@ -548,8 +657,16 @@ async function showByTitle(text) {
     const answer = await api("recommendations/by-title", { params: { title: text, ...filters() }, signal });
     resetMoviePanel();
     const matched = answer.matched;
-    const note = el("div", { className: "notice notice-info match-note" },
-      el("p", { className: "notice-title" }, `Best match for “${text}”: `, el("strong", {}, titleWithYear(matched))));
+    const note = el(
+      "div",
+      { className: "notice notice-info match-note" },
+      el(
+        "p",
+        { className: "notice-title" },
+        `Best match for “${text}”: `,
+        el("strong", {}, titleWithYear(matched)),
+      ),
+    );
     if (answer.alternatives && answer.alternatives.length) {
       note.append(el("p", {}, "Did you mean another one?"), alternativeButtons(answer.alternatives));
     }
@@ -587,17 +704,24 @@ const likedPanel = { latest: new Latest(), movies: loadLiked() };
 function loadLiked() {
   try {
     const stored = JSON.parse(window.localStorage.getItem(STORAGE_KEY) || "[]");
-    return Array.isArray(stored) ? stored.filter((m) => Number.isInteger(m.movie_id) && typeof m.title === "string") : [];
-  } catch (error) {
+    return Array.isArray(stored)
+      ? stored.filter((m) => Number.isInteger(m.movie_id) && typeof m.title === "string")
+      : [];
+  } catch {
     return [];
   }
 }
 
 function saveLiked() {
   try {
-    const slim = likedPanel.movies.map(({ movie_id, title, year, genres }) => ({ movie_id, title, year, genres }));
+    const slim = likedPanel.movies.map(({ movie_id, title, year, genres }) => ({
+      movie_id,
+      title,
+      year,
+      genres,
+    }));
     window.localStorage.setItem(STORAGE_KEY, JSON.stringify(slim));
-  } catch (error) {
+  } catch {
     // Private browsing may refuse storage: the list still works for this visit.
   }
 }
@@ -612,7 +736,9 @@ function toggleLiked(movie) {
     announce(`Removed ${movie.title} from the movies you liked.`);
   } else {
     if (likedPanel.movies.length >= MAX_LIKED) {
-      showMessage($("liked-message"), "info", `You can keep up to ${MAX_LIKED} liked movies.`, ["Remove one to add another."]);
+      showMessage($("liked-message"), "info", `You can keep up to ${MAX_LIKED} liked movies.`, [
+        "Remove one to add another.",
+      ]);
       return;
     }
     likedPanel.movies = [...likedPanel.movies, movie];
@@ -625,7 +751,11 @@ function toggleLiked(movie) {
 function renderLiked() {
   const list = clear($("liked-list"));
   for (const movie of likedPanel.movies) {
-    const remove = el("button", { type: "button", className: "remove", "aria-label": `Remove ${titleWithYear(movie)}` }, "Remove");
+    const remove = el(
+      "button",
+      { type: "button", className: "remove", "aria-label": `Remove ${titleWithYear(movie)}` },
+      "Remove",
+    );
     remove.addEventListener("click", () => {
       const index = likedPanel.movies.findIndex((m) => m.movie_id === movie.movie_id);
       toggleLiked(movie);
@@ -633,7 +763,14 @@ function renderLiked() {
       const next = buttons[Math.min(index, buttons.length - 1)];
       (next || search.input).focus(); // keep keyboard users in the list
     });
-    list.append(el("li", { "data-movie-id": movie.movie_id }, el("span", { className: "liked-title" }, titleWithYear(movie)), remove));
+    list.append(
+      el(
+        "li",
+        { "data-movie-id": movie.movie_id },
+        el("span", { className: "liked-title" }, titleWithYear(movie)),
+        remove,
+      ),
+    );
   }
   const count = likedPanel.movies.length;
   $("liked-count").textContent = String(count);
@@ -667,11 +804,16 @@ async function refreshLiked() {
     renderCards(results, answer.items);
     learnGenres(answer.items.map((i) => i.movie));
     if (answer.ignored_movie_ids && answer.ignored_movie_ids.length) {
-      const names = likedPanel.movies.filter((m) => answer.ignored_movie_ids.includes(m.movie_id)).map((m) => m.title);
-      showMessage($("liked-message"), "info", "Some liked movies could not be used.",
-        [`The model has too few ratings of ${names.join(", ") || "them"} to learn from.`]);
+      const names = likedPanel.movies
+        .filter((m) => answer.ignored_movie_ids.includes(m.movie_id))
+        .map((m) => m.title);
+      showMessage($("liked-message"), "info", "Some liked movies could not be used.", [
+        `The model has too few ratings of ${names.join(", ") || "them"} to learn from.`,
+      ]);
     } else if (!answer.items.length) {
-      showMessage($("liked-message"), "info", "No recommendations match.", [`Nothing passes the filters.${filterNote()}`]);
+      showMessage($("liked-message"), "info", "No recommendations match.", [
+        `Nothing passes the filters.${filterNote()}`,
+      ]);
     }
     announce(`${answer.items.length} recommendations from ${likedPanel.movies.length} liked movies.`);
     hideBanner();
@@ -695,7 +837,12 @@ function userProfile(user) {
   if (user.top_genres && user.top_genres.length) parts.push(`mostly ${user.top_genres.join(", ")}`);
   const who = [user.age ? `age ${user.age}` : null, user.occupation || null].filter(Boolean).join(", ");
   if (who) parts.push(who);
-  return el("p", { className: "profile" }, el("strong", {}, `User ${user.user_id}`), `: ${parts.join(" · ")}`);
+  return el(
+    "p",
+    { className: "profile" },
+    el("strong", {}, `User ${user.user_id}`),
+    `: ${parts.join(" · ")}`,
+  );
 }
 
 async function showUser(rawId) {
@@ -718,8 +865,9 @@ async function showUser(rawId) {
     renderCards($("user-results"), answer.items);
     learnGenres(answer.items.map((i) => i.movie));
     if (!answer.items.length) {
-      showMessage($("user-message"), "info", "No recommendations match.",
-        [`Nothing this user has not rated passes the filters.${filterNote()}`]);
+      showMessage($("user-message"), "info", "No recommendations match.", [
+        `Nothing this user has not rated passes the filters.${filterNote()}`,
+      ]);
     }
     announce(`${answer.items.length} recommendations for user ${user.user_id}.`);
     hideBanner();
@@ -772,19 +920,19 @@ async function checkHealth() {
   }
 }
 
+/** The genre checkboxes, from the most rated movies (GENRE_SAMPLE); later answers add any genre they show. */
 async function loadGenres() {
   try {
     const answer = await api("movies", { params: { k: GENRE_SAMPLE } });
     learnGenres(answer.items.map((i) => i.movie));
-  } catch (error) {
-    if (!knownGenres.size) clear($("genre-list")).append(el("p", { className: "hint" }, "Genres appear once the service answers."));
+  } catch {
+    if (!knownGenres.size) renderGenres("Genres appear once the service answers.");
   }
 }
 
 async function start() {
-  const ok = await checkHealth();
-  if (ok) await loadGenres();
-  else if (!knownGenres.size) clear($("genre-list")).append(el("p", { className: "hint" }, "Genres appear once the service answers."));
+  if (await checkHealth()) await loadGenres();
+  else if (!knownGenres.size) renderGenres("Genres appear once the service answers.");
   if (likedPanel.movies.length) refreshLiked();
 }
 

@@ -55,15 +55,15 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-def _hostile(trained: Trained) -> tuple[Trained, int]:
-    """A copy of `trained` whose lowest-id movie with a vector carries HOSTILE_TITLE (movies and ratings docs)."""
-    docs = copy.deepcopy(trained.docs)
+def _hostile(model: Trained) -> tuple[Trained, int]:
+    """A copy of `model` whose lowest-id movie with a vector carries HOSTILE_TITLE (movies and ratings docs)."""
+    docs = copy.deepcopy(model.docs)
     movie_id = min(int(r["movie_id"]) for r in docs["movies"] if r.get("factors"))
     for kind in ("movies", "ratings"):
         for row in docs[kind]:
             if int(row["movie_id"]) == movie_id:
                 row["title"] = HOSTILE_TITLE
-    return Trained(trained.dataset, trained.meta, trained.params, trained.rank, trained.vector_size, docs), movie_id
+    return Trained(model.dataset, model.meta, model.params, model.rank, model.vector_size, docs), movie_id
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +86,8 @@ class Live:
 
     def post(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         data = json.dumps(body).encode()
-        return self._call(urllib.request.Request(self.url + path, data=data, headers={"Content-Type": "application/json"}))
+        headers = {"Content-Type": "application/json"}
+        return self._call(urllib.request.Request(self.url + path, data=data, headers=headers))
 
     @staticmethod
     def _call(request: urllib.request.Request) -> dict[str, Any]:
@@ -142,8 +143,9 @@ class Browsed:
 
 
 # Chromium logs every non-2xx fetch as a console error; the page shows those answers to people on purpose.
-_HTTP_STATUS_LOG = re.compile(r"^Failed to load resource: the server responded with a status of \d+")
-_UNREACHABLE_LOG = re.compile(r"^Failed to load resource: net::ERR_CONNECTION_REFUSED")
+_EXPECTED_LOG = re.compile(
+    r"^Failed to load resource: (the server responded with a status of \d+|net::ERR_CONNECTION_REFUSED)"
+)
 
 
 def _browse(browser: Any, live: Live, request: pytest.FixtureRequest, viewport: Mapping[str, int]) -> Iterator[Browsed]:
@@ -155,12 +157,16 @@ def _browse(browser: Any, live: Live, request: pytest.FixtureRequest, viewport: 
     origin = live.url.rstrip("/")
 
     def on_console(message: Any) -> None:
-        if message.type == "error" and not (_HTTP_STATUS_LOG.match(message.text) or _UNREACHABLE_LOG.match(message.text)):
+        if message.type == "error" and not _EXPECTED_LOG.match(message.text):
             browsed.console_errors.append(message.text)
+
+    def on_request(req: Any) -> None:
+        if not req.url.startswith(origin + "/"):
+            browsed.foreign_requests.append(req.url)
 
     page.on("console", on_console)
     page.on("pageerror", lambda error: browsed.page_errors.append(str(error)))
-    page.on("request", lambda req: None if req.url.startswith(origin + "/") else browsed.foreign_requests.append(req.url))
+    page.on("request", on_request)
     try:
         yield browsed
     finally:

@@ -30,8 +30,10 @@ def wait_for_cards(page: Any, list_selector: str, expected: list[int]) -> list[i
     """The card ids once they equal `expected` (or whatever is there after the timeout, for the assertion)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    script = """([selector, want]) => JSON.stringify(
-        [...document.querySelectorAll(selector + ' > li.card')].map(c => Number(c.dataset.movieId))) === JSON.stringify(want)"""
+    script = """([selector, want]) => {
+        const got = [...document.querySelectorAll(selector + ' > li.card')].map(c => Number(c.dataset.movieId));
+        return JSON.stringify(got) === JSON.stringify(want);
+    }"""
     try:
         page.wait_for_function(script, arg=[list_selector, expected])
     except PlaywrightTimeout:
@@ -242,7 +244,8 @@ def test_titles_are_shown_as_text_never_as_markup(web: Browsed, live: Live) -> N
     assert detail.locator(".detail-title").evaluate("h => h.firstChild.textContent") == HOSTILE_TITLE
     page.click("#movie-detail .detail button.like")
     assert page.locator("#liked-list .liked-title").first.text_content().startswith(HOSTILE_TITLE)
-    assert page.locator("#liked-list button.remove").first.get_attribute("aria-label").startswith(f"Remove {HOSTILE_TITLE}")
+    remove_label = page.locator("#liked-list button.remove").first.get_attribute("aria-label")
+    assert remove_label.startswith(f"Remove {HOSTILE_TITLE}")
     assert page.evaluate("typeof window.__xss") == "undefined"
     assert page.locator("main img, main script, #search-listbox img, #search-listbox script").count() == 0
     web.screenshot("escaping")
@@ -272,7 +275,8 @@ def test_phone_layout(phone: Browsed, live: Live) -> None:
     assert page.locator("#filters").get_attribute("open") is None  # collapsed on a phone
     pick(page, "broken emp")
     page.click("#movie-detail .detail button.like")
-    expected = live.post("recommendations/from-liked", {"movie_ids": [int(page.get_attribute("#movie-detail .detail", "data-movie-id"))], "k": K})["items"]
+    liked = int(page.get_attribute("#movie-detail .detail", "data-movie-id"))
+    expected = live.post("recommendations/from-liked", {"movie_ids": [liked], "k": K})["items"]
     assert wait_for_cards(page, "#liked-results", ids(expected)) == ids(expected)
     assert page.evaluate("document.scrollingElement.scrollWidth") <= page.evaluate("window.innerWidth")
     assert page.get_attribute("meta[name=viewport]", "content") == "width=device-width, initial-scale=1"
