@@ -19,7 +19,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     """The API app; `settings` (e.g. ES_URL, INDEX_PREFIX, ES_REQUEST_TIMEOUT) override everything else."""
     from service.views import BLUEPRINTS
 
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # the page's files: only under /ui/, with its headers (web.py)
     app.config.from_mapping(config.DEFAULTS)
     app.config["API_SPEC_OPTIONS"] = config.API_SPEC_OPTIONS
     app.config.from_mapping(config.from_environ())

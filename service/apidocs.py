@@ -1,20 +1,36 @@
-"""Swagger UI assets served by the app itself when the `swagger-ui-bundle` package is installed.
+"""The API documentation pages' JavaScript, served by the app itself: /docs and /redoc work offline.
 
-flask-smorest's Swagger UI page loads its JavaScript from OPENAPI_SWAGGER_UI_URL;
-serving the bundled copy keeps /docs working without internet access. ReDoc
-has no PyPI bundle and loads from its CDN (OPENAPI_REDOC_URL).
+Swagger UI (/docs) comes from the `swagger-ui-bundle` package (install_requires),
+served under ASSETS_URL; without it, flask-smorest's page falls back to the CDN.
+ReDoc (/redoc) has no PyPI bundle: `service/static/vendor/redoc.standalone.js`
+is the npm package's `bundles/redoc.standalone.js`, byte for byte (REDOC_VERSION,
+REDOC_SHA256; its notices are in the `.LICENSE.txt` and `redoc.LICENSE` files
+beside it), served with the page's other files under /ui/. ReDoc 3 ships an ES
+module, which flask-smorest's template (a classic `<script src>`) cannot load,
+so the pin stays on the 2.x line. To update: `npm view redoc@2 version`,
+`npm pack redoc@<version>`, copy those three files, update the two constants.
+ReDoc 2 always puts Redocly's logo, fetched from cdn.redoc.ly, in its menu; the
+/redoc page's REDOC_POLICY keeps images on this host (ReDoc hides a logo that
+fails to load), so opening the docs asks nothing of another host.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Flask, send_from_directory
+from flask import Blueprint, Flask, request, send_from_directory
 from werkzeug.wrappers import Response
 
 from service.config import SWAGGER_UI_CDN
+from service.web import STATIC_FOLDER, STATIC_URL
 
 ASSETS_URL = "/docs/assets/"
+REDOC_VERSION = "2.5.4"
+REDOC_SHA256 = "dcaf76612bc4a3fbcc923a8966dee2f6146a5f32e5ce1b6f02dd60cbbf89500b"
+REDOC_FILE = STATIC_FOLDER / "vendor" / "redoc.standalone.js"
+REDOC_URL = f"{STATIC_URL}/vendor/redoc.standalone.js"
+REDOC_ENDPOINT = "api-docs.openapi_redoc"  # flask-smorest's name for the /redoc view
+REDOC_POLICY = "img-src 'self' data:"
 
 
 def bundled_swagger_ui() -> Path | None:
@@ -28,7 +44,10 @@ def bundled_swagger_ui() -> Path | None:
 
 
 def init_app(app: Flask) -> None:
-    """Point Swagger UI at the bundled assets (served here) or, without the package, at the CDN."""
+    """Point ReDoc at the vendored bundle and Swagger UI at the packaged assets, unless configured otherwise."""
+    if not app.config.get("OPENAPI_REDOC_URL"):
+        app.config["OPENAPI_REDOC_URL"] = REDOC_URL
+    app.after_request(_redoc_policy)
     if app.config.get("OPENAPI_SWAGGER_UI_URL"):
         return
     folder = bundled_swagger_ui()
@@ -43,3 +62,9 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(blp)
     app.config["OPENAPI_SWAGGER_UI_URL"] = ASSETS_URL
+
+
+def _redoc_policy(response: Response) -> Response:
+    if request.endpoint == REDOC_ENDPOINT:
+        response.headers.setdefault("Content-Security-Policy", REDOC_POLICY)
+    return response

@@ -14,7 +14,6 @@ from es_mappings import DEFAULT_PREFIX
 from pipeline.es import client_options
 
 SWAGGER_UI_CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
-REDOC_CDN = "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js"
 
 DEFAULTS: dict[str, Any] = {
     "DEBUG": False,
@@ -41,7 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_SWAGGER_UI_PATH": "/docs",
     "OPENAPI_SWAGGER_UI_URL": None,  # None: bundled assets when swagger-ui-bundle is installed, else the CDN
     "OPENAPI_REDOC_PATH": "/redoc",
-    "OPENAPI_REDOC_URL": REDOC_CDN,
+    "OPENAPI_REDOC_URL": None,  # None: the vendored bundle (service/static/vendor, see service.apidocs)
 }
 
 API_SPEC_OPTIONS: dict[str, Any] = {

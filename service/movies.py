@@ -1,4 +1,4 @@
-"""The movie catalogue: lookup by id, search by title as typed, resolving a title to one movie."""
+"""The movie catalogue: lookup by id, search by title as typed, resolving a title to one movie, its genres."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from service.explain import Session
 
 SUGGESTIONS = 5
 ALTERNATIVES = 5
+_GENRE_LIST_CACHE = "movierec.genre_list"
 
 
 def summary(source: Mapping[str, Any]) -> dict[str, Any]:
@@ -58,6 +59,17 @@ def search(args: Mapping[str, Any]) -> dict[str, Any]:
         body = queries.browse_movies(size=size, offset=args.get("offset", 0), genres=genres, year=year)
     resp = session.search("movies", body)
     return session.result(items=scored(hits(resp)), total=_total(resp))
+
+
+def genres() -> dict[str, Any]:
+    """Every genre with its number of movies, most common first; one aggregation per served run."""
+
+    def build() -> list[dict[str, Any]]:
+        resp = store.search("movies", queries.genre_list())
+        buckets = resp["aggregations"]["genres"]["buckets"]
+        return [{"name": b["key"], "count": int(b["doc_count"])} for b in buckets]
+
+    return {"genres": store.per_active_run(_GENRE_LIST_CACHE, build)}
 
 
 def suggest(session: Session, title: str) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ USER_FIELDS = ("user_id", "source", "age", "age_band", "gender", "occupation", "
 MAX_K = 100
 MAX_NUM_CANDIDATES = 10_000  # ES refuses more
 MAX_RESULT_WINDOW = 10_000  # index.max_result_window default
+MAX_GENRES = 100  # more than any MovieLens release has (20)
 
 # Painless, constant text only: everything a caller chooses travels in `params`.
 _MIP = "double d = dotProduct(params.query_vector, '{field}'); double s = d < 0 ? 1 / (1 - d) : d + 1;"
@@ -316,6 +317,12 @@ def genre_counts(profile: Mapping[str, str] | None = None, *, size: int = 50) ->
         body["query"] = {"bool": {"filter": [{"term": {name: value}} for name, value in sorted(profile.items())]}}
         body["track_total_hits"] = True  # the profile's exact rating count
     return body
+
+
+def genre_list(*, size: int = MAX_GENRES) -> dict[str, Any]:
+    """Every genre of the catalogue with its number of movies, most common first (ties by name)."""
+    order = [{"_count": "desc"}, {"_key": "asc"}]  # Elasticsearch's default, spelled out: the API promises it
+    return {"size": 0, "aggs": {"genres": {"terms": {"field": "genres", "size": size, "order": order}}}}
 
 
 def cold_start(

@@ -120,6 +120,8 @@ def render(prefix: str = DEFAULT_PREFIX) -> str:
                  "Any word, fuzzy or as a prefix."),
         _request("Browse (`GET /movies?genre=Drama`)", movies, queries.browse_movies(genres=["Drama"]),
                  "Most rated first, ties by id."),
+        _request("Genres and their movie counts (`GET /movies/genres`)", movies, queries.genre_list(),
+                 "One `terms` aggregation, no hits; the service keeps the answer until another run is served."),
         "## Writes behind new users and ratings\n",
         _request("A user's stored ratings (before folding in again)", ratings, queries.user_ratings(42),
                  "Paged with `search_after` on movie id."),

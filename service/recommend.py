@@ -123,12 +123,7 @@ def _buckets(resp: Mapping[str, Any]) -> dict[str, int]:
 
 def _everyone_genres(session: Session) -> dict[str, int]:
     """Ratings per genre over everyone, kept per served run (it only changes with a new run)."""
-    run_id = store.active_run_id()
-    cache = current_app.extensions.setdefault(_GENRE_CACHE, {})
-    if run_id not in cache:
-        cache.clear()
-        cache[run_id] = _buckets(session.search("ratings", queries.genre_counts(), main=False))
-    return cache[run_id]
+    return store.per_active_run(_GENRE_CACHE, lambda: _buckets(session.search("ratings", queries.genre_counts(), main=False)))
 
 
 def cold_start(args: Mapping[str, Any]) -> dict[str, Any]:

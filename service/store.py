@@ -20,6 +20,7 @@ from service.errors import IndexMissing
 
 EXTENSION = "elasticsearch"
 T = TypeVar("T")
+_MISSING = object()
 
 
 def client_options_for(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -133,6 +134,19 @@ def active_run_id() -> str | None:
     """The run whose movies index the movies alias points at (DESIGN: that is the active run)."""
     target = alias_target("movies")
     return run_id_of(target, current_app.config["INDEX_PREFIX"], "movies") if target else None
+
+
+def per_active_run(key: str, build: Callable[[], T]) -> T:
+    """`build()` once per served run, kept in the app under `key` (it only changes when a new run is served)."""
+    run_id = active_run_id()
+    cache: dict[str | None, Any] = current_app.extensions.setdefault(key, {})
+    found = cache.get(run_id, _MISSING)  # one lookup: another thread may clear the cache meanwhile
+    if found is not _MISSING:
+        return found
+    value = build()
+    cache.clear()  # an older run's value is never served again
+    cache[run_id] = value
+    return value
 
 
 def server_info() -> dict[str, Any]:

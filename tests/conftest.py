@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.es_double.fixtures import *  # noqa: F401,F403
+from tests.service.trained import trained  # noqa: F401
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -5,7 +5,6 @@
 const SUGGEST_DELAY_MS = 200;
 const REFRESH_DELAY_MS = 250;
 const SUGGESTIONS = 8;
-const GENRE_SAMPLE = 100; // movies browsed at start to learn the genre list
 const MAX_LIKED = 50; // the from-liked endpoint's limit
 const STORAGE_KEY = "movierec.liked.v1";
 
@@ -291,10 +290,14 @@ function renderCards(list, items) {
 
 const knownGenres = new Set();
 
-function learnGenres(movies) {
+function addGenres(names) {
   const before = knownGenres.size;
-  for (const movie of movies) for (const genre of movie.genres || []) knownGenres.add(genre);
+  for (const name of names) knownGenres.add(name);
   if (knownGenres.size !== before) renderGenres();
+}
+
+function learnGenres(movies) {
+  addGenres(movies.flatMap((movie) => movie.genres || []));
 }
 
 /** The genre checkboxes, sorted; ticks and keyboard focus survive a new genre being added. */
@@ -920,11 +923,12 @@ async function checkHealth() {
   }
 }
 
-/** The genre checkboxes, from the most rated movies (GENRE_SAMPLE); later answers add any genre they show. */
+/** The genre checkboxes: every genre of the served catalogue (one call); later answers add any genre they show. */
 async function loadGenres() {
   try {
-    const answer = await api("movies", { params: { k: GENRE_SAMPLE } });
-    learnGenres(answer.items.map((i) => i.movie));
+    const answer = await api("movies/genres");
+    addGenres(answer.genres.map((genre) => genre.name));
+    if (!knownGenres.size) renderGenres();
   } catch {
     if (!knownGenres.size) renderGenres("Genres appear once the service answers.");
   }

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 from elasticsearch import Elasticsearch
 
-from service import create_app, store
+from service import apidocs, create_app, store
 
 
 def test_factory_defaults(monkeypatch):
@@ -41,7 +44,7 @@ def test_openapi_document_and_doc_pages():
     spec = client.get("/openapi.json").get_json()
     assert spec["openapi"] == "3.0.3"
     expected = {
-        ("get", "/health"), ("get", "/runs/current"), ("get", "/movies"), ("get", "/movies/{movie_id}"),
+        ("get", "/health"), ("get", "/runs/current"), ("get", "/movies"), ("get", "/movies/genres"), ("get", "/movies/{movie_id}"),
         ("get", "/movies/{movie_id}/similar"), ("get", "/movies/{movie_id}/audience"), ("post", "/users"),
         ("get", "/users/{user_id}"), ("post", "/users/{user_id}/ratings"), ("get", "/users/{user_id}/recommendations"),
         ("get", "/recommendations/by-title"), ("post", "/recommendations/from-liked"), ("get", "/recommendations/cold-start"),
@@ -54,7 +57,42 @@ def test_openapi_document_and_doc_pages():
     assert set(error) == {"code", "status", "message", "errors"}
     k = next(p for p in ops[("get", "/users/{user_id}/recommendations")]["parameters"] if p["name"] == "k")
     assert k["schema"]["minimum"] == 1 and k["schema"]["maximum"] == 100 and k["description"]
+    genres = ops[("get", "/movies/genres")]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert genres == {"$ref": "#/components/schemas/GenreList"}
+    assert set(spec["components"]["schemas"]["GenreCount"]["properties"]) == {"name", "count"}
+    assert ops[("get", "/movies/genres")]["summary"] == "Every genre with its number of movies, most common first."
+
+
+def _script_and_style_urls(html: str) -> list[str]:
+    return re.findall(r'(?:src|href)="([^"]+)"', html)
+
+
+def test_doc_pages_load_nothing_from_another_host():
+    client = create_app({"ES_URL": "http://127.0.0.1:9"}).test_client()
     docs = client.get("/docs").get_data(as_text=True)
     assert "/openapi.json" in docs and "/docs/assets/swagger-ui-bundle.js" in docs
-    assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
-    assert "redoc" in client.get("/redoc").get_data(as_text=True)
+    redoc_page = client.get("/redoc")
+    redoc = redoc_page.get_data(as_text=True)
+    assert '<redoc spec-url="/openapi.json"' in redoc and apidocs.REDOC_URL in redoc
+    assert redoc_page.headers["Content-Security-Policy"] == "img-src 'self' data:"  # no logo from cdn.redoc.ly
+    for html in (docs, redoc):
+        assert not re.search(r"(?:https?:)?//", html), html
+        for url in _script_and_style_urls(html):
+            assert url.startswith("/") and not url.startswith("//")
+            assert client.get(url).status_code == 200, url
+
+
+def test_vendored_redoc_is_the_pinned_npm_bundle_with_its_notices():
+    data = apidocs.REDOC_FILE.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == apidocs.REDOC_SHA256
+    assert data.startswith(b"/*! For license information please see redoc.standalone.js.LICENSE.txt */")
+    notices = apidocs.REDOC_FILE.with_name("redoc.standalone.js.LICENSE.txt").read_text(encoding="utf-8")
+    assert f'Version: "{apidocs.REDOC_VERSION}"' in notices
+    assert "The MIT License" in apidocs.REDOC_FILE.with_name("redoc.LICENSE").read_text(encoding="utf-8")
+    served = create_app({"ES_URL": "http://127.0.0.1:9"}).test_client().get(apidocs.REDOC_URL)
+    assert served.status_code == 200 and served.mimetype == "text/javascript" and served.get_data() == data
+
+
+def test_redoc_url_can_still_be_configured():
+    app = create_app({"ES_URL": "http://127.0.0.1:9", "OPENAPI_REDOC_URL": "/elsewhere/redoc.js"})
+    assert '<script src="/elsewhere/redoc.js">' in app.test_client().get("/redoc").get_data(as_text=True)

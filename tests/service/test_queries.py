@@ -216,6 +216,15 @@ def test_genre_counts_overall_and_for_a_profile():
     }
 
 
+def test_genre_list_counts_movies_per_genre_most_common_first():
+    order = [{"_count": "desc"}, {"_key": "asc"}]
+    assert queries.genre_list() == {
+        "size": 0,
+        "aggs": {"genres": {"terms": {"field": "genres", "size": 100, "order": order}}},
+    }
+    assert queries.genre_list(size=7)["aggs"]["genres"]["terms"]["size"] == 7
+
+
 def test_cold_start_genre_boosts_as_constant_score_clauses():
     body = queries.cold_start(k=3, genre_weights={"Sci-Fi": 1.0, "Drama": 0.5, "Horror": 0.0},
                               filters=Filters(min_ratings=10))

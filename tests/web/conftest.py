@@ -1,6 +1,6 @@
 """Fixtures for the browser tests: the real app on a loopback port over the ES double, and headless Chromium.
 
-`live` publishes the API tests' pipeline-trained model (tests/service/conftest.py,
+`live` publishes the API tests' pipeline-trained model (tests/service/trained.py,
 one Spark training per session) under the test's index prefix, with one movie
 renamed to a title full of markup, and serves `service.create_app` with
 werkzeug in a thread. `web` (desktop) and `phone` are fresh Chromium pages that
@@ -28,7 +28,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from service import create_app
-from tests.service.conftest import Trained, publish, trained  # noqa: F401 - `trained` is the shared session fixture
+from tests.service.trained import Trained, publish
 from tests.web.browser import DESKTOP, PHONE, launch, missing_browser
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,7 +67,7 @@ def _hostile(model: Trained) -> tuple[Trained, int]:
 
 
 @pytest.fixture(scope="session")
-def web_trained(trained: Trained) -> tuple[Trained, int]:  # noqa: F811 - the imported session fixture
+def web_trained(trained: Trained) -> tuple[Trained, int]:
     return _hostile(trained)
 
 

@@ -132,6 +132,9 @@ def test_three_liked_titles_give_folded_in_recommendations(web: Browsed, live: L
 def test_genre_filter_keeps_only_that_genre(web: Browsed, live: Live) -> None:
     genre = Counter(g for m in live.trained.movies.values() for g in m["genres"]).most_common(1)[0][0]
     page = web.open()
+    boxes = page.eval_on_selector_all("#genre-list input[name=genre]", "boxes => boxes.map(b => b.value)")
+    catalogue = [g["name"] for g in live.get("movies/genres")["genres"]]
+    assert len(boxes) == len(catalogue) and set(boxes) == set(catalogue)  # every genre, from the start
     page.fill("#user-id", "1")
     page.press("#user-id", "Enter")
     unfiltered = ids(live.get("users/1/recommendations", {"k": K})["items"])

@@ -44,6 +44,12 @@ def test_assets_are_served_under_ui(client, name: str, mimetype: str) -> None:
     assert "Content-Security-Policy" in resp.headers
 
 
+def test_files_are_not_served_under_flask_default_static_path(client) -> None:
+    # Only /ui/ serves them, so every copy carries the security headers.
+    assert client.get("/static/app.js").status_code == 404
+    assert client.get("/ui/app.js").status_code == 200
+
+
 def test_every_asset_the_page_names_exists(client) -> None:
     html = client.get("/").get_data(as_text=True)
     named = set(re.findall(r'(?:src|href)="ui/([^"]+)"', html))

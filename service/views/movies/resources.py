@@ -1,4 +1,4 @@
-"""GET /movies, /movies/{id}, /movies/{id}/similar, /movies/{id}/audience."""
+"""GET /movies, /movies/genres, /movies/{id}, /movies/{id}/similar, /movies/{id}/audience."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from service.schemas import MovieDetailSchema, MovieIdPath
 from service.views.movies.schemas import (
     AudienceArgs,
     AudienceSchema,
+    GenreListSchema,
     MovieSearchArgs,
     MovieSearchSchema,
     SimilarArgs,
@@ -26,6 +27,16 @@ class Movies(MethodView):
     def get(self, args):
         """Search titles as typed (fuzzy, prefix, year hint) or browse by genre and year."""
         return movies.search(args)
+
+
+# A fixed path outranks `/<movie_id>` in Werkzeug's routing, whatever the registration order; movie ids
+# are integers, so no movie is ever shadowed.
+@blp.route("/genres")
+class Genres(MethodView):
+    @blp.response(200, GenreListSchema)
+    def get(self):
+        """Every genre with its number of movies, most common first."""
+        return movies.genres()
 
 
 @blp.route("/<movie_id>")

@@ -1,4 +1,4 @@
-"""Movie resource schemas: search arguments and answers, similar movies, audience."""
+"""Movie resource schemas: search arguments and answers, genres, similar movies, audience."""
 
 from __future__ import annotations
 
@@ -45,6 +45,19 @@ class MovieSearchArgs(ma.Schema):
 class MovieSearchSchema(ResultsMixin):
     total = fields.Integer(allow_none=True, metadata={"description": "Matching movies (may be a lower bound)"})
     items = fields.List(fields.Nested(ScoredMovieSchema), required=True)
+
+
+class GenreCountSchema(ma.Schema):
+    name = fields.String(required=True, metadata={"description": "Genre", "example": "Drama"})
+    count = fields.Integer(required=True, metadata={"description": "Movies with this genre", "example": 725})
+
+
+class GenreListSchema(ma.Schema):
+    genres = fields.List(
+        fields.Nested(GenreCountSchema),
+        required=True,
+        metadata={"description": "Every genre of the served catalogue, most movies first, ties by name"},
+    )
 
 
 class SimilarArgs(MovieVectorArgsMixin):
