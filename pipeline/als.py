@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from py4j.protocol import Py4JError
 from pyspark.ml.recommendation import ALS
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -39,6 +40,8 @@ KINDS = ("implicit", "explicit")
 IMPLICIT_SIGNALS = ("binary", "rating")
 BIAS = "bias"
 _SIGNAL = "signal"
+# The class defaults are the implicit ones; explicit differs in these.
+EXPLICIT_DEFAULTS: dict[str, Any] = {"rank": 64, "reg_param": 0.1, "bias_reg": 5.0}
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,8 @@ class ALSParams:
 
     kind: str = "implicit"
     rank: int = 64
-    reg_param: float = 0.05
-    alpha: float = 20.0
+    reg_param: float = 0.3
+    alpha: float = 1.0
     max_iter: int = 15
     seed: int = 42
     nonnegative: bool = False
@@ -99,7 +102,7 @@ class ALSParams:
         ):
             raise ValueError(f"positive_threshold must be a number or None, got {self.positive_threshold!r}")
         if not isinstance(self.nonnegative, bool):
-            raise ValueError(f"nonnegative must be a bool, got {self.nonnegative!r}")
+            raise ValueError(f"nonnegative must be a bool, got {self.nonnegative!r}")  # noqa: TRY004 (one error type for bad params)
 
     @property
     def vector_size(self) -> int:
@@ -108,6 +111,13 @@ class ALSParams:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def for_kind(cls, kind: str) -> ALSParams:
+        """Tune-free defaults per kind, chosen on ml-100k validation carves (docs/benchmarks.md)."""
+        if kind == "explicit":
+            return cls(kind="explicit", **EXPLICIT_DEFAULTS)
+        return cls(kind=kind)
 
     def replace(self, **changes: Any) -> ALSParams:
         return dataclasses.replace(self, **changes)
@@ -372,6 +382,6 @@ def blas_info(spark: SparkSession) -> dict[str, str]:
         info["blas"] = netlib.blas.BLAS.getInstance().getClass().getName()
         info["lapack"] = netlib.lapack.LAPACK.getInstance().getClass().getName()
         info["native_lib_setting"] = str(jvm.java.lang.System.getProperty("dev.ludovic.netlib.blas.nativeLib"))
-    except Exception as exc:  # a JVM without netlib on the classpath: report, never fail training
+    except (Py4JError, TypeError, AttributeError) as exc:  # no netlib on the classpath: report, never fail
         info["error"] = f"{type(exc).__name__}: {exc}"
     return info

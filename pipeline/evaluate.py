@@ -327,7 +327,7 @@ def evaluate_rating(predictor: RatingPredictor, test_rows: Sequence[tuple[int, i
         "baseline_rmse": metrics.rmse(truth, biases),
         "baseline_mae": metrics.mae(truth, biases),
         "global_mean_rmse": metrics.rmse(truth, np.full_like(truth, predictor.global_mean)),
-        "n_predictions": int(len(truth)),
+        "n_predictions": len(truth),
         "n_cold_pairs": cold,
     }
 
@@ -391,14 +391,8 @@ def rating_objective(validation: splits.Split, scale: tuple[float, float]) -> Ca
 
 
 def default_params(task: str) -> als.ALSParams:
-    """Tune-free defaults per task (chosen by the tuning runs in docs/benchmarks.md)."""
-    if task == "rating":
-        return als.ALSParams(kind="explicit", rank=DEFAULT_EXPLICIT_RANK, reg_param=DEFAULT_EXPLICIT_REG)
-    return als.ALSParams()
-
-
-DEFAULT_EXPLICIT_RANK = 32
-DEFAULT_EXPLICIT_REG = 0.1
+    """Tune-free defaults per task: explicit for rating prediction, implicit for ranking."""
+    return als.ALSParams.for_kind("explicit" if task == "rating" else "implicit")
 
 
 def protocol_splits(
@@ -543,10 +537,10 @@ def _ranking_report(
             "name": split.name,
             "train_ratings": data.train_ratings_total,
             "test_ratings": int(sum(len(t) for t in data.test_items)),
-            "users_evaluated": int(len(data.user_ids)),
+            "users_evaluated": len(data.user_ids),
             "test_users_without_training": data.dropped_test_users,
             "users_sampled_from": data.sampled_from,
-            "catalog": int(len(data.item_ids)),
+            "catalog": len(data.item_ids),
         },
         "model": meta,
         "models": models,

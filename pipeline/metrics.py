@@ -142,7 +142,7 @@ def ranking_metrics(
     """Every cut-off metric at every k in `ks` (`recommended` must hold max(ks) columns or fewer)."""
     kmax = max(ks)
     hits_max, n_rel = hit_matrix(recommended, relevant, kmax)
-    out: dict[str, float] = {"n_users": int(len(n_rel))}
+    out: dict[str, float] = {"n_users": len(n_rel)}
     for k in sorted(set(ks)):
         hits = hits_max[:, :k]
         out[f"precision_at_{k}"] = float(np.mean(hits.sum(axis=1) / k))

@@ -48,9 +48,11 @@ def to_markdown(report: Mapping[str, Any]) -> str:
     split = report.get("split")
     if split:
         lines += [
-            f"Split `{split['name']}`: {split['train_ratings']} training ratings, {split['test_ratings']} test "
-            f"ratings, {split['users_evaluated']} users evaluated, catalog of {split['catalog']} movies "
-            f"({split['test_users_without_training']} test users without training ratings left out).",
+            (
+                f"Split `{split['name']}`: {split['train_ratings']} training ratings, {split['test_ratings']} test "
+                f"ratings, {split['users_evaluated']} users evaluated, catalog of {split['catalog']} movies "
+                f"({split['test_users_without_training']} test users without training ratings left out)."
+            ),
             "",
         ]
     columns = headline_columns(report)
@@ -78,11 +80,15 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         varied = sorted({k for t in tuning["trials"] for k in t["params"]} - _constant_keys(tuning["trials"]))
         lines += [
             "",
-            f"## Tuning ({tuning['search']}, on `{tuning['validation']}`, objective {metric}, "
-            f"{'max' if tuning['maximize'] else 'min'})",
+            (
+                f"## Tuning ({tuning['search']}, on `{tuning['validation']}`, objective {metric}, "
+                f"{'max' if tuning['maximize'] else 'min'})"
+            ),
             "",
-            f"Winner: {metric} = {_fmt(tuning['best_value'])} with "
-            + ", ".join(f"{k}={tuning['best_params'][k]}" for k in varied),
+            (
+                f"Winner: {metric} = {_fmt(tuning['best_value'])} with "
+                + ", ".join(f"{k}={tuning['best_params'][k]}" for k in varied)
+            ),
             "",
         ]
         extra = [

@@ -23,18 +23,18 @@ from pipeline.als import ALSParams
 
 log = logging.getLogger(__name__)
 
-# Modest default spaces (2 shared cores): ~20-30 points each.
+# Modest default spaces (2 shared cores). Ranking: 54 points, meant for a random
+# search (`--search-points`); rating: an 18-point grid.
 RANKING_SPACE: dict[str, list[Any]] = {
     "rank": [32, 64, 128],
-    "reg_param": [0.03, 0.1, 0.3],
-    "alpha": [0.3, 1.0, 3.0],
-    "max_iter": [15, 30],
+    "reg_param": [0.15, 0.3, 0.5],
+    "alpha": [0.5, 1.0, 2.0],
     "positive_threshold": [None, 3.0],
 }
 RATING_SPACE: dict[str, list[Any]] = {
-    "rank": [8, 32, 64],
-    "reg_param": [0.05, 0.1, 0.2],
-    "bias_reg": [2.0, 10.0],
+    "rank": [32, 64, 128],
+    "reg_param": [0.08, 0.1, 0.15],
+    "bias_reg": [3.0, 8.0],
 }
 # The objective each task maximises (rating: minimise RMSE).
 OBJECTIVES = {"ranking": ("ndcg_at_10", True), "rating": ("rmse", False)}

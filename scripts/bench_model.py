@@ -32,7 +32,6 @@ STEPS = ("jvm_start", "load", "split", "collect", "train", "evaluate", "baseline
 def single(args: argparse.Namespace) -> dict[str, Any]:
     """One measured run in this process."""
     from pipeline import evaluate
-    from pipeline.als import ALSParams
     from pipeline.clean import load_clean
     from pipeline.commands.model import machine_info
     from pipeline.spark import get_spark

@@ -15,6 +15,7 @@ from typing import Any
 import es_mappings
 from pipeline import datasets, indices
 from pipeline.als import ALSParams
+from pipeline.errors import PipelineError
 from pipeline.es import client_from_env
 from pipeline.export import BulkSettings
 
@@ -48,7 +49,6 @@ def _es_arguments(parser: argparse.ArgumentParser) -> None:
 
 def register(subparsers: Any) -> None:
     """Add `run`, `bootstrap` and `runs` to the `movierec` CLI."""
-    defaults = ALSParams()
     bulk = BulkSettings()
 
     run = subparsers.add_parser(
@@ -62,12 +62,13 @@ def register(subparsers: Any) -> None:
     _es_arguments(run)
     run.add_argument("--master", default=None, help="Spark master, e.g. spark://host:7077 (default: local[*])")
     run.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="extra Spark setting (repeatable)")
-    run.add_argument("--kind", choices=("implicit", "explicit"), default=defaults.kind, help="ALS flavour (default: %(default)s)")
-    run.add_argument("--rank", type=_positive_int, default=defaults.rank, help="latent dimensions (default: %(default)s)")
-    run.add_argument("--reg-param", type=float, default=defaults.reg_param, help="ALS regParam (default: %(default)s)")
-    run.add_argument("--alpha", type=float, default=defaults.alpha, help="implicit confidence slope (default: %(default)s)")
-    run.add_argument("--max-iter", type=_positive_int, default=defaults.max_iter, help="ALS sweeps (default: %(default)s)")
-    run.add_argument("--seed", type=int, default=defaults.seed, help="ALS seed (default: %(default)s)")
+    als = run.add_argument_group("ALS parameters (default: pipeline.evaluate.default_params for the kind)")
+    als.add_argument("--kind", choices=("implicit", "explicit"), default=None, help="implicit (ranking, default) or explicit (ratings, biases)")
+    als.add_argument("--rank", type=_positive_int, default=None, help="latent dimensions")
+    als.add_argument("--reg-param", type=float, default=None, help="ALS regParam")
+    als.add_argument("--alpha", type=float, default=None, help="implicit confidence slope")
+    als.add_argument("--max-iter", type=_positive_int, default=None, help="ALS sweeps")
+    als.add_argument("--seed", type=int, default=None, help="factor initialisation seed")
     run.add_argument("--evaluate", action="store_true", help="measure the model on the dataset's protocol and record the metrics")
     run.add_argument("--tune", action="store_true", help="grid-search ALS parameters first (implies --evaluate)")
     run.add_argument("--keep", type=_positive_int, default=indices.DEFAULT_KEEP, help="versioned indices kept per kind (default: %(default)s)")
@@ -95,11 +96,26 @@ def register(subparsers: Any) -> None:
     listing.set_defaults(func=runs_list_command)
 
 
+ALS_FLAGS = ("kind", "rank", "reg_param", "alpha", "max_iter", "seed")
+
+
+def als_params(args: argparse.Namespace) -> ALSParams:
+    """The kind's tuned defaults (as `movierec train` uses them) with every ALS flag given applied."""
+    from pipeline.evaluate import default_params
+
+    base = default_params("rating" if args.kind == "explicit" else "ranking")
+    changes = {name: getattr(args, name) for name in ALS_FLAGS if getattr(args, name) is not None}
+    try:
+        return base.replace(**changes)
+    except ValueError as exc:
+        raise PipelineError(f"invalid ALS parameters: {exc}") from exc
+
+
 def config_from_args(args: argparse.Namespace) -> Any:
     """The RunConfig an argparse namespace describes."""
     from pipeline.workflow import RunConfig
 
-    params = ALSParams(kind=args.kind, rank=args.rank, reg_param=args.reg_param, alpha=args.alpha, max_iter=args.max_iter, seed=args.seed)
+    params = als_params(args)
     return RunConfig(
         dataset=args.dataset,
         data_dir=args.data_dir,

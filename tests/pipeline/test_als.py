@@ -126,3 +126,12 @@ def test_blas_info_names_the_implementation(spark) -> None:
     info = als.blas_info(spark)
     assert info["blas"].startswith("dev.ludovic.netlib.blas.")
     assert info["lapack"].startswith("dev.ludovic.netlib.lapack.")
+
+
+def test_defaults_per_kind() -> None:
+    implicit, explicit = als.ALSParams.for_kind("implicit"), als.ALSParams.for_kind("explicit")
+    assert implicit == als.ALSParams()
+    assert explicit.kind == "explicit"
+    assert explicit.vector_size == explicit.rank + 1
+    with pytest.raises(ValueError):
+        als.ALSParams.for_kind("svd")

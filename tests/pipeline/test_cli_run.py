@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from pipeline import synthetic
-from pipeline.als import ALSParams
 from pipeline.cli import build_parser, main
 from pipeline.commands.run import config_from_args
+from pipeline.errors import PipelineError
+from pipeline.evaluate import default_params
 from pipeline.export import BulkSettings
 
 
@@ -34,7 +35,7 @@ def test_run_arguments_become_a_run_config(tmp_path):
     config = config_from_args(args)
     assert config.dataset == "ml-100k" and config.data_dir == tmp_path
     assert (config.es_url, config.prefix, config.master) == ("http://es:9200", "p", "spark://m:7077")
-    assert config.params == ALSParams(kind="explicit", rank=16)
+    assert config.params == default_params("rating").replace(rank=16)  # the explicit defaults, rank overridden
     assert config.tune and config.evaluate  # --tune implies --evaluate
     assert (config.keep, config.keep_failed) == (3, True)
     assert dict(config.spark_conf) == {"spark.executor.memory": "2g"}
@@ -46,7 +47,7 @@ def test_run_defaults():
     config = config_from_args(args)
     assert (config.prefix, config.keep, config.keep_failed, config.evaluate, config.tune) == ("movierec", 2, False, False, False)
     assert config.es_url is None and config.master is None
-    assert config.params == ALSParams()
+    assert config.params == default_params("ranking")
 
 
 def test_bad_arguments_are_refused(capsys):
@@ -55,6 +56,12 @@ def test_bad_arguments_are_refused(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["run", "--dataset", "ml-100k", "--data-dir", "d", "--keep", "0"])
     assert "invalid" in capsys.readouterr().err
+
+
+def test_invalid_als_values_are_a_pipeline_error():
+    args = build_parser().parse_args(["run", "--dataset", "ml-100k", "--data-dir", "d", "--reg-param", "-1"])
+    with pytest.raises(PipelineError, match="reg_param"):
+        config_from_args(args)
 
 
 def test_help_names_the_credential_variables(capsys):

@@ -6,7 +6,13 @@ import pytest
 
 import es_mappings
 from pipeline import features
-from pipeline.columns import LINKS_SCHEMA, MOVIES_SCHEMA, RATINGS_SCHEMA, TAGS_SCHEMA, USERS_SCHEMA
+from pipeline.columns import (
+    LINKS_SCHEMA,
+    MOVIES_SCHEMA,
+    RATINGS_SCHEMA,
+    TAGS_SCHEMA,
+    USERS_SCHEMA,
+)
 
 
 @pytest.mark.parametrize(
