@@ -458,7 +458,9 @@ def run_protocol(
     report: dict[str, Any] = {"protocol": protocol, "task": task, "ks": list(ks), "tuning": None}
     if tune:
         started = time.perf_counter()
-        result = tune_on(parts[0], params, task, space, n_points, search_seed, ks)
+        # explicit models are tuned for RMSE, implicit ones for nDCG@10, whatever the protocol
+        objective_task = "rating" if params.kind == "explicit" else "ranking"
+        result = tune_on(parts[0], params, objective_task, space, n_points, search_seed, ks)
         params = result.best_params
         report["tuning"] = result.to_dict()
         timings["tune"] = time.perf_counter() - started
@@ -579,11 +581,32 @@ def _rating_report(parts: list[splits.Split], params: als.ALSParams, timings: di
 RUN_METRICS = ("precision_at_10", "recall_at_10", "ndcg_at_10", "map_at_10", "mrr", "coverage", "rmse", "mae")
 
 
-def protocol_for(dataset: str, kind: str) -> str:
-    """The protocol a dataset/model pair is measured on by default."""
-    if dataset == "ml-100k":
-        return "msr-100k" if kind == "implicit" else "surprise-100k"
-    return "temporal"
+def protocol_for(dataset: str, kind: str, data_dir: str | Path | None = None) -> str:
+    """The protocol a dataset/model pair is measured on by default.
+
+    ml-100k: msr-100k for implicit, surprise-100k for explicit (msr-100k, which
+    also reports RMSE for explicit models, when the official u1..u5 files are
+    not in `data_dir`); any other edition: temporal.
+    """
+    if dataset != "ml-100k":
+        return "temporal"
+    if kind == "implicit":
+        return "msr-100k"
+    if data_dir is not None and not _has_folds(data_dir):
+        return "msr-100k"
+    return "surprise-100k"
+
+
+def _has_folds(data_dir: str | Path) -> bool:
+    from pipeline.datasets import get
+    from pipeline.errors import DatasetError
+    from pipeline.loaders import resolve_folder
+
+    try:
+        folder = resolve_folder(get("ml-100k"), data_dir)
+    except DatasetError:
+        return False
+    return all((folder / f"{fold}.{part}").is_file() for fold in splits.SURPRISE_FOLDS for part in ("base", "test"))
 
 
 def run_metrics(report: Mapping[str, Any]) -> dict[str, float]:
@@ -599,8 +622,8 @@ def tune_for_run(
     spark: Any, tables: Any, dataset: str, data_dir: str | Path | None, params: als.ALSParams
 ) -> dict[str, Any]:
     """Tune `params` on the dataset's protocol (validation carve only); the TuningResult as a dict."""
-    protocol = protocol_for(dataset, params.kind)
-    task = splits.PROTOCOL_TASK[protocol]
+    protocol = protocol_for(dataset, params.kind, data_dir)
+    task = "rating" if params.kind == "explicit" else "ranking"
     parts = protocol_splits(spark, protocol, tables.ratings, data_dir)
     result = tune_on(parts[0], params, task)
     return {"protocol": protocol, **result.to_dict()}
@@ -615,7 +638,7 @@ def evaluate_for_run(
     max_users: int | None = None,
 ) -> dict[str, Any]:
     """Measure `params` on the dataset's protocol; the report plus `metrics` shaped for the run record."""
-    protocol = protocol_for(dataset, params.kind)
+    protocol = protocol_for(dataset, params.kind, data_dir)
     report = run_protocol(
         spark, protocol, tables.ratings, tables.movies, data_dir, params, with_baselines=False, max_users=max_users
     )

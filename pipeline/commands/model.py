@@ -177,7 +177,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     timings: dict[str, float] = {}
-    protocol = args.protocol or evaluate.protocol_for(args.dataset, args.kind or "implicit")
+    protocol = args.protocol or evaluate.protocol_for(args.dataset, args.kind or "implicit", args.data_dir)
     if protocol == "surprise-100k" and args.dataset != "ml-100k":
         raise DatasetError("surprise-100k uses ml-100k's official u1..u5 folds: use --dataset ml-100k")
     task = splits.PROTOCOL_TASK[protocol]

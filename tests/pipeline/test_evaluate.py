@@ -98,6 +98,8 @@ def test_protocol_for_and_run_metrics() -> None:
     assert evaluate.protocol_for("ml-100k", "implicit") == "msr-100k"
     assert evaluate.protocol_for("ml-100k", "explicit") == "surprise-100k"
     assert evaluate.protocol_for("ml-latest-small", "implicit") == "temporal"
+    # explicit on an ml-100k folder without the official folds: the random split (which reports RMSE too)
+    assert evaluate.protocol_for("ml-100k", "explicit", "/nonexistent") == "msr-100k"
     report = {"models": {"als": {"ndcg_at_10": 0.5, "precision_at_10": 0.4, "coverage_at_10": 0.2, "mrr": 0.7}}}
     assert evaluate.run_metrics(report) == {"ndcg_at_10": 0.5, "precision_at_10": 0.4, "coverage": 0.2, "mrr": 0.7}
 
