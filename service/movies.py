@@ -90,7 +90,7 @@ def resolve(session: Session, title: str, year: int | None = None) -> tuple[dict
 def resolve_many(session: Session, titles: Sequence[str]) -> list[dict[str, Any]]:
     """Each title's best movie; 404 with suggestions naming every title that matched nothing."""
     found = [hits(session.search("movies", queries.title_search(t, strict=True, size=1), main=False)) for t in titles]
-    missing = [t for t, h in zip(titles, found) if not h]
+    missing = [t for t, h in zip(titles, found, strict=True) if not h]
     if missing:
         _unknown_titles(session, missing, field="titles")
     return [summary(h[0]["_source"]) for h in found]

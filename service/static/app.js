@@ -231,6 +231,11 @@ function titleWithYear(movie) {
   return movie.year ? `${movie.title} (${movie.year})` : movie.title;
 }
 
+// The title (text, or the button that opens the movie) with the year after it, in its own span.
+function movieHeading(tag, className, title, movie) {
+  return el(tag, { className }, title, movie.year ? el("span", { className: "year" }, ` ${movie.year}`) : null);
+}
+
 function genreChips(genres) {
   return el(
     "ul",
@@ -270,12 +275,7 @@ function movieCard(movie) {
   return el(
     "li",
     { className: "card", "data-movie-id": movie.movie_id },
-    el(
-      "h4",
-      { className: "card-heading" },
-      open,
-      movie.year ? el("span", { className: "year" }, ` ${movie.year}`) : null,
-    ),
+    movieHeading("h4", "card-heading", open, movie),
     genreChips(movie.genres),
     el("p", { className: "rating" }, ratingText(movie)),
     likeButton(movie),
@@ -568,12 +568,7 @@ function movieDetail(movie) {
   return el(
     "article",
     { className: "detail", "data-movie-id": movie.movie_id },
-    el(
-      "h3",
-      { className: "detail-title" },
-      movie.title,
-      movie.year ? el("span", { className: "year" }, ` ${movie.year}`) : null,
-    ),
+    movieHeading("h3", "detail-title", movie.title, movie),
     genreChips(movie.genres),
     el(
       "dl",

@@ -50,6 +50,7 @@ import numpy as np
 from tests.es_double.dates import DEFAULT_DATE_FORMAT, DateFormat
 from tests.es_double.errors import UNSUPPORTED_PREFIX, EsError
 from tests.es_double.javafmt import java_double
+from tests.es_double.jsonloc import token_name
 
 __all__ = ["AggregationError", "UnsupportedAggregation", "run_aggregations"]
 
@@ -126,7 +127,7 @@ def _failed_field(agg_type: str, field_name: str, cause: str, cause_type: str = 
 
 def _wrong_type(agg_type: str, key: str, value: Any) -> AggregationError:
     """ObjectParser's type check: "[terms] field doesn't support values of type: VALUE_NUMBER"."""
-    return AggregationError(f"[{agg_type}] {key} doesn't support values of type: {_token_name(value)}",
+    return AggregationError(f"[{agg_type}] {key} doesn't support values of type: {token_name(value)}",
                             "x_content_parse_exception")
 
 
@@ -199,7 +200,7 @@ _PARAMS = {
 def _parse_aggs(aggs: Any, parent: str | None) -> list[_Spec]:
     if not isinstance(aggs, dict):
         raise _parsing(f"Expected [START_OBJECT] under [{'aggs' if parent is None else parent}], but got a "
-                       f"[{_token_name(aggs)}]")
+                       f"[{token_name(aggs)}]")
     specs: list[_Spec] = []
     for name, body in aggs.items():
         if not isinstance(name, str) or not _VALID_NAME.fullmatch(name):
@@ -207,7 +208,7 @@ def _parse_aggs(aggs: Any, parent: str | None) -> list[_Spec]:
                 f"Invalid aggregation name [{name}]. Aggregation names can contain any character except '[', ']', and '>'"
             )
         if not isinstance(body, dict):
-            raise _parsing(f"Aggregation definition for [{name} starts with a [{_token_name(body)}], expected a "
+            raise _parsing(f"Aggregation definition for [{name} starts with a [{token_name(body)}], expected a "
                            "[START_OBJECT].")
         agg_type: str | None = None
         sub_body: Any = None
@@ -221,11 +222,11 @@ def _parse_aggs(aggs: Any, parent: str | None) -> list[_Spec]:
                 continue
             if key == "meta":
                 if not isinstance(value, dict):
-                    raise _parsing(f"Expected [START_OBJECT] under [meta], but got a [{_token_name(value)}] in [{name}]")
+                    raise _parsing(f"Expected [START_OBJECT] under [meta], but got a [{token_name(value)}] in [{name}]")
                 meta = value
                 continue
             if not isinstance(value, dict):
-                raise _parsing(f"Expected [START_OBJECT] under [{key}], but got a [{_token_name(value)}] in [{name}]")
+                raise _parsing(f"Expected [START_OBJECT] under [{key}], but got a [{token_name(value)}] in [{name}]")
             if agg_type is not None:
                 raise _parsing(f"Found two aggregation type definitions in [{name}]: [{agg_type}] and [{key}]")
             if key not in _METRICS and key not in _BUCKETS:
@@ -246,20 +247,6 @@ def _parse_aggs(aggs: Any, parent: str | None) -> list[_Spec]:
         _check_params(spec)
         specs.append(spec)
     return specs
-
-
-def _token_name(value: Any) -> str:
-    if isinstance(value, dict):
-        return "START_OBJECT"
-    if isinstance(value, list):
-        return "START_ARRAY"
-    if isinstance(value, str):
-        return "VALUE_STRING"
-    if isinstance(value, bool):
-        return "VALUE_BOOLEAN"
-    if isinstance(value, (int, float)):
-        return "VALUE_NUMBER"
-    return "VALUE_NULL"
 
 
 def _check_params(spec: _Spec) -> None:
@@ -293,7 +280,7 @@ def _parse_order(spec: _Spec, raw: Any) -> list[_Order]:
     for item in items:
         if not isinstance(item, dict) or len(item) != 1:
             raise _failed_field(spec.type, "order", "Must specify at least one field for [order]"
-                                if isinstance(item, dict) else f"Unknown order format [{_token_name(item)}]")
+                                if isinstance(item, dict) else f"Unknown order format [{token_name(item)}]")
         (key, direction), = item.items()
         if not isinstance(direction, str) or direction.lower() not in ("asc", "desc"):
             raise _failed_field(spec.type, "order", f"Unknown terms order direction [{direction}]"

@@ -19,52 +19,18 @@ from typing import Any
 
 from tests.es_double import errors as E
 from tests.es_double.errors import EsError
+from tests.es_double.jsonloc import token_name
 from tests.es_double.store import Cluster, IndexState, new_doc_id
 
 _ACTIONS = ("index", "create", "delete", "update")
+# Metadata fields each action accepts: every action takes the delete set; index = create + op_type.
+_DELETE_META = {"_index", "_id", "routing", "if_seq_no", "if_primary_term", "version", "version_type", "require_alias"}
+_CREATE_META = _DELETE_META | {"pipeline", "dynamic_templates", "require_data_stream", "list_executed_pipelines"}
 _META = {
-    "index": {
-        "_index",
-        "_id",
-        "routing",
-        "if_seq_no",
-        "if_primary_term",
-        "version",
-        "version_type",
-        "pipeline",
-        "require_alias",
-        "dynamic_templates",
-        "op_type",
-        "require_data_stream",
-        "list_executed_pipelines",
-    },
-    "create": {
-        "_index",
-        "_id",
-        "routing",
-        "if_seq_no",
-        "if_primary_term",
-        "version",
-        "version_type",
-        "pipeline",
-        "require_alias",
-        "dynamic_templates",
-        "require_data_stream",
-        "list_executed_pipelines",
-    },
-    "delete": {"_index", "_id", "routing", "if_seq_no", "if_primary_term", "version", "version_type", "require_alias"},
-    "update": {
-        "_index",
-        "_id",
-        "routing",
-        "if_seq_no",
-        "if_primary_term",
-        "retry_on_conflict",
-        "require_alias",
-        "_source",
-        "version",
-        "version_type",
-    },
+    "index": _CREATE_META | {"op_type"},
+    "create": _CREATE_META,
+    "delete": _DELETE_META,
+    "update": _DELETE_META | {"retry_on_conflict", "_source"},
 }
 _UNSUPPORTED_META = {"pipeline", "version", "version_type", "dynamic_templates", "_source"}
 _PLAIN_META = frozenset({"_index", "_id"})
@@ -76,18 +42,6 @@ class _BadLine:
 
     def __init__(self, error: ValueError) -> None:
         self.error = error
-
-
-def _token(value: Any) -> str:
-    if isinstance(value, list):
-        return "START_ARRAY"
-    if isinstance(value, str):
-        return "VALUE_STRING"
-    if isinstance(value, bool):
-        return "VALUE_BOOLEAN"
-    if value is None:
-        return "VALUE_NULL"
-    return "VALUE_NUMBER"
 
 
 def _decode_lines(lines: list[bytes]) -> list[Any]:
@@ -123,7 +77,7 @@ def _parse(raw: bytes, default_index: str | None) -> list[tuple[str, dict[str, A
         if not isinstance(action, dict):
             raise E.illegal_argument(
                 f"Malformed action/metadata line [{line_no}], expected START_OBJECT or END_OBJECT but found "
-                f"[{_token(action)}]"
+                f"[{token_name(action)}]"
             )
         if len(action) != 1:
             raise E.illegal_argument(
@@ -139,7 +93,7 @@ def _parse(raw: bytes, default_index: str | None) -> list[tuple[str, dict[str, A
             )
         if not isinstance(meta, dict):
             raise E.illegal_argument(
-                f"Malformed action/metadata line [{line_no}], expected START_OBJECT but found [{_token(meta)}]"
+                f"Malformed action/metadata line [{line_no}], expected START_OBJECT but found [{token_name(meta)}]"
             )
         if not (_PLAIN_META.issuperset(meta) and _simple(meta)):
             _check_meta(kind, meta, line_no)

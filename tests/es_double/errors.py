@@ -91,6 +91,11 @@ def illegal_argument(reason: str, caused_by: EsError | None = None) -> EsError:
     return EsError(400, "illegal_argument_exception", reason, caused_by=caused_by)
 
 
+def number_format(text: object) -> EsError:
+    """Java's `NumberFormatException`, the cause Elasticsearch attaches when a number fails to parse."""
+    return EsError(400, "number_format_exception", f'For input string: "{text}"')
+
+
 def unsupported(feature: str) -> EsError:
     """A loud refusal for anything outside the double's subset (never a silent approximation)."""
     return illegal_argument(UNSUPPORTED_PREFIX + feature)

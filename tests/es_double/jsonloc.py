@@ -3,7 +3,8 @@
 Elasticsearch reports document and query parse errors at the location Jackson's parser is
 at when the error is raised (`XContentLocation`: 1-based line, 1-based byte column). The
 double parses JSON with the stdlib, so on the (rare) error path it re-scans the raw text to
-find where a given value starts, or where an array ends. Only used to build messages.
+find where a given value starts, or where an array ends. `token_name` gives the Jackson token
+a parsed value starts with, which the same messages name. Only used to build messages.
 """
 
 from __future__ import annotations
@@ -82,35 +83,22 @@ class JsonLocator:
             assert self._starts is not None
             self._starts[path] = loc(i)
             ch = text[i]
-            if ch == "{":
+            if ch in "{[":
                 i = skip_ws(i + 1)
-                if i < n and text[i] == "}":
+                if i < n and text[i] == ("}" if ch == "{" else "]"):
                     self._ends[path] = loc(i)
                     return i + 1
-                while i < n:
-                    i = skip_ws(i)
-                    key_pos = i
-                    key, i = scan_string(i)
-                    self._keys[path + (key,)] = loc(key_pos)
-                    i = skip_ws(i)
-                    i += 1  # colon
-                    i = scan(i, path + (key,))
-                    i = skip_ws(i)
-                    if i < n and text[i] == ",":
-                        i += 1
-                        continue
-                    if i < n:
-                        self._ends[path] = loc(i)
-                    return i + 1
-                return i
-            if ch == "[":
-                i = skip_ws(i + 1)
                 k = 0
-                if i < n and text[i] == "]":
-                    self._ends[path] = loc(i)
-                    return i + 1
                 while i < n:
-                    i = scan(i, path + (k,))
+                    member: Any = k  # an array member's index, an object member's key
+                    if ch == "{":
+                        i = skip_ws(i)
+                        key_pos = i
+                        member, i = scan_string(i)
+                        self._keys[path + (member,)] = loc(key_pos)
+                        i = skip_ws(i)
+                        i += 1  # colon
+                    i = scan(i, path + (member,))
                     k += 1
                     i = skip_ws(i)
                     if i < n and text[i] == ",":
@@ -152,3 +140,18 @@ class JsonLocator:
 def prefix(location: tuple[int, int] | None) -> str:
     """The "[line:col] " prefix Elasticsearch puts in front of located messages."""
     return f"[{location[0]}:{location[1]}] " if location else ""
+
+
+def token_name(value: Any) -> str:
+    """Jackson's `JsonToken` a parsed JSON value starts with, as Elasticsearch messages name it."""
+    if isinstance(value, dict):
+        return "START_OBJECT"
+    if isinstance(value, list):
+        return "START_ARRAY"
+    if isinstance(value, bool):
+        return "VALUE_BOOLEAN"
+    if isinstance(value, str):
+        return "VALUE_STRING"
+    if value is None:
+        return "VALUE_NULL"
+    return "VALUE_NUMBER"

@@ -17,15 +17,16 @@ import copy
 import math
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from tests.es_double.dates import DateFormat, format_millis
 from tests.es_double.errors import EsError, mapper_parsing, unsupported
 from tests.es_double.javafmt import float32_json, java_double, java_float
-from tests.es_double.jsonloc import JsonLocator, prefix
+from tests.es_double.jsonloc import JsonLocator, prefix, token_name
 
 INTEGER_RANGES = {
     "long": (-(2**63), 2**63 - 1),
@@ -34,6 +35,7 @@ INTEGER_RANGES = {
     "byte": (-(2**7), 2**7 - 1),
 }
 FLOAT_TYPES = ("double", "float", "half_float")
+_NARROW_FLOATS = {"float": np.float32, "half_float": np.float16}  # the precision each is stored at
 NUMERIC_TYPES = tuple(INTEGER_RANGES) + FLOAT_TYPES
 LEAF_TYPES = ("text", "keyword", "boolean", "date", "dense_vector") + NUMERIC_TYPES
 KNOWN_ES_TYPES = {
@@ -387,7 +389,7 @@ class Mapping:
             try:
                 fs.null_value = _normalize_scalar(fs, spec["null_value"])
             except EsError as exc:
-                raise _fail(f"Error parsing [null_value] on field [{name}]: {exc.reason}")
+                raise _fail(f"Error parsing [null_value] on field [{name}]: {exc.reason}") from exc
         if ftype == "dense_vector":
             fs.vector = self._parse_vector(name, spec)
             fs.has_doc_values = True
@@ -808,12 +810,7 @@ class _ParseCtx:
         if value is None or (isinstance(value, list) and all(v is None for v in _flatten(value))):
             return
         if dynamic == "strict":
-            raise EsError(
-                400,
-                "strict_dynamic_mapping_exception",
-                f"{prefix(self.locator.start(site))}mapping set to strict, dynamic introduction of [{key}] "
-                f"within [{obj.path or '_doc'}] is not allowed",
-            )
+            raise self._strict_dynamic(obj, key, site)
         if dynamic == "false":
             return
         if isinstance(value, dict) or (isinstance(value, list) and value and isinstance(_first(value), dict)):
@@ -831,12 +828,7 @@ class _ParseCtx:
     ) -> None:
         path = _join(obj.path, key)
         if dynamic == "strict":
-            raise EsError(
-                400,
-                "strict_dynamic_mapping_exception",
-                f"{prefix(self.locator.start(site))}mapping set to strict, dynamic introduction of [{key}] "
-                f"within [{obj.path or '_doc'}] is not allowed",
-            )
+            raise self._strict_dynamic(obj, key, site)
         if dynamic == "false":
             return
         existing = self.pending.get(path)
@@ -909,6 +901,15 @@ class _ParseCtx:
     def _located(self, site: tuple[Any, ...], reason: str, cause: EsError | None = None) -> EsError:
         return EsError(400, "document_parsing_exception", prefix(self.locator.start(site)) + reason, caused_by=cause)
 
+    def _strict_dynamic(self, obj: ObjectSpec, key: str, site: tuple[Any, ...]) -> EsError:
+        """`dynamic: strict` refuses a new field, at the location of its value."""
+        return EsError(
+            400,
+            "strict_dynamic_mapping_exception",
+            f"{prefix(self.locator.start(site))}mapping set to strict, dynamic introduction of [{key}] "
+            f"within [{obj.path or '_doc'}] is not allowed",
+        )
+
     # ------------------------------------------------------------------ leaves
     def parse_leaf(self, spec: FieldSpec, value: Any, site: tuple[Any, ...]) -> None:
         if spec.type == "dense_vector":
@@ -940,7 +941,7 @@ class _ParseCtx:
                     f"{prefix(self.locator.start(site))}failed to parse field [{spec.path}] of type [{spec.type}] in "
                     f"{self.describe()}. Preview of field's value: '{_java_repr(value)}'",
                     caused_by=cause,
-                )
+                ) from cause
         values = self.parsed.values
         if spec.type == "keyword" and spec.ignore_above is not None and len(normalized) > spec.ignore_above:
             pass
@@ -977,7 +978,7 @@ class _ParseCtx:
                 caused_by=EsError(
                     400,
                     "parsing_exception",
-                    f"Unsupported type [{_token_name(value)}] for provided value [{_java_repr(value)}]",
+                    f"Unsupported type [{token_name(value)}] for provided value [{_java_repr(value)}]",
                 ),
             )
         dims = spec.vector.dims
@@ -993,7 +994,7 @@ class _ParseCtx:
                 )
             if isinstance(item, bool) or not isinstance(item, (int, float)):
                 loc = self.locator.start(site + (i,))
-                msg = f"Failed to parse object: expecting token of type [VALUE_NUMBER] but found [{_token_name(item)}]"
+                msg = f"Failed to parse object: expecting token of type [VALUE_NUMBER] but found [{token_name(item)}]"
                 raise EsError(
                     400,
                     "document_parsing_exception",
@@ -1170,20 +1171,6 @@ def preview(vector: np.ndarray) -> str:
     return f" Preview of invalid vector: [{shown}{tail}]"
 
 
-def _token_name(value: Any) -> str:
-    if isinstance(value, dict):
-        return "START_OBJECT"
-    if isinstance(value, list):
-        return "START_ARRAY"
-    if isinstance(value, bool):
-        return "VALUE_BOOLEAN"
-    if isinstance(value, str):
-        return "VALUE_STRING"
-    if value is None:
-        return "VALUE_NULL"
-    return "VALUE_NUMBER"
-
-
 def _first(values: list[Any]) -> Any:
     for v in _flatten(values):
         if v is not None:
@@ -1282,24 +1269,15 @@ def _normalize_scalar(spec: FieldSpec, value: Any) -> Any:
             raise EsError(
                 400, "illegal_argument_exception", f"[{t}] supports only finite values, but got [{java_double(number)}]"
             )
-        if t == "float":
-            f32 = np.float32(number)
-            if not math.isfinite(f32):
+        if t in _NARROW_FLOATS:
+            stored = _NARROW_FLOATS[t](number)
+            if not math.isfinite(stored):  # finite as a double, overflows the field's precision
                 raise EsError(
                     400,
                     "illegal_argument_exception",
-                    f"[float] supports only finite values, but got [{java_float(f32)}]",
+                    f"[{t}] supports only finite values, but got [{java_float(float(stored))}]",
                 )
-            return float(f32)
-        if t == "half_float":
-            f16 = np.float16(number)
-            if not math.isfinite(f16):
-                raise EsError(
-                    400,
-                    "illegal_argument_exception",
-                    f"[half_float] supports only finite values, but got [{java_float(float(f16))}]",
-                )
-            return float(f16)
+            return float(stored)
         return number
     if t == "boolean":
         if isinstance(value, bool):

@@ -566,123 +566,137 @@ def _tokenize(src: str) -> list[Token]:
 
 
 class Node:
-    __slots__ = ("pos",)
+    """An expression; `pos` is its source offset, for error messages."""
+
+    __slots__ = ()
+    pos: int
 
 
+# eq=False: two nodes are equal only when they are the same node (and they stay hashable).
+@dataclass(slots=True, eq=False)
 class Lit(Node):
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any, pos: int) -> None:
-        self.value, self.pos = value, pos
+    value: Any
+    pos: int
 
 
+@dataclass(slots=True, eq=False)
 class Name(Node):
-    __slots__ = ("name",)
-
-    def __init__(self, name: str, pos: int) -> None:
-        self.name, self.pos = name, pos
+    name: str
+    pos: int
 
 
+@dataclass(slots=True, eq=False)
 class FieldAccess(Node):
-    __slots__ = ("name", "obj")
+    obj: Node
+    name: str
+    pos: int
 
-    def __init__(self, obj: Node, name: str, pos: int) -> None:
-        self.obj, self.name, self.pos = obj, name, pos
 
-
+@dataclass(slots=True, eq=False)
 class IndexAccess(Node):
-    __slots__ = ("index", "obj")
+    obj: Node
+    index: Node
+    pos: int
 
-    def __init__(self, obj: Node, index: Node, pos: int) -> None:
-        self.obj, self.index, self.pos = obj, index, pos
 
-
+@dataclass(slots=True, eq=False)
 class Call(Node):
-    __slots__ = ("args", "name")
+    name: str
+    args: list[Node]
+    pos: int
 
-    def __init__(self, name: str, args: list[Node], pos: int) -> None:
-        self.name, self.args, self.pos = name, args, pos
 
-
+@dataclass(slots=True, eq=False)
 class MethodCall(Node):
-    __slots__ = ("args", "name", "obj")
+    obj: Node
+    name: str
+    args: list[Node]
+    pos: int
 
-    def __init__(self, obj: Node, name: str, args: list[Node], pos: int) -> None:
-        self.obj, self.name, self.args, self.pos = obj, name, args, pos
 
-
+@dataclass(slots=True, eq=False)
 class Unary(Node):
-    __slots__ = ("op", "operand")
+    op: str
+    operand: Node
+    pos: int
 
-    def __init__(self, op: str, operand: Node, pos: int) -> None:
-        self.op, self.operand, self.pos = op, operand, pos
 
-
+@dataclass(slots=True, eq=False)
 class Binary(Node):
-    __slots__ = ("left", "op", "right")
+    op: str
+    left: Node
+    right: Node
+    pos: int
 
-    def __init__(self, op: str, left: Node, right: Node, pos: int) -> None:
-        self.op, self.left, self.right, self.pos = op, left, right, pos
 
-
+@dataclass(slots=True, eq=False)
 class Ternary(Node):
-    __slots__ = ("cond", "other", "then")
+    cond: Node
+    then: Node
+    other: Node
+    pos: int
 
-    def __init__(self, cond: Node, then: Node, other: Node, pos: int) -> None:
-        self.cond, self.then, self.other, self.pos = cond, then, other, pos
 
-
+@dataclass(slots=True, eq=False)
 class Cast(Node):
-    __slots__ = ("expr", "type")
+    type: str
+    expr: Node
+    pos: int
 
-    def __init__(self, type_: str, expr: Node, pos: int) -> None:
-        self.type, self.expr, self.pos = type_, expr, pos
 
-
+@dataclass(slots=True, eq=False)
 class Assign(Node):
-    __slots__ = ("op", "target", "value")
-
-    def __init__(self, target: Name, op: str, value: Node, pos: int) -> None:
-        self.target, self.op, self.value, self.pos = target, op, value, pos
+    target: Name
+    op: str
+    value: Node
+    pos: int
 
 
 class Stmt:
-    __slots__ = ("end", "start")
+    """A statement; `start`/`end` delimit its source text."""
+
+    __slots__ = ()
+    start: int
+    end: int
 
 
+@dataclass(slots=True, eq=False)
 class Decl(Stmt):
-    __slots__ = ("names", "type")
+    type: str
+    names: list[tuple[str, Node | None, int]]
+    start: int
+    end: int
 
-    def __init__(self, type_: str, names: list[tuple[str, Node | None, int]], start: int, end: int) -> None:
-        self.type, self.names, self.start, self.end = type_, names, start, end
 
-
+@dataclass(slots=True, eq=False)
 class ExprStmt(Stmt):
-    __slots__ = ("expr",)
+    expr: Node
+    start: int
+    end: int
 
-    def __init__(self, expr: Node, start: int, end: int) -> None:
-        self.expr, self.start, self.end = expr, start, end
 
-
+@dataclass(slots=True, eq=False)
 class Return(Stmt):
-    __slots__ = ("expr", "pos")
+    expr: Node | None
+    pos: int
+    start: int
+    end: int
 
-    def __init__(self, expr: Node | None, pos: int, start: int, end: int) -> None:
-        self.expr, self.pos, self.start, self.end = expr, pos, start, end
 
-
+@dataclass(slots=True, eq=False)
 class If(Stmt):
-    __slots__ = ("cond", "other", "then")
+    cond: Node
+    then: list[Stmt]
+    other: list[Stmt] | None
+    start: int
+    end: int
 
-    def __init__(self, cond: Node, then: list[Stmt], other: list[Stmt] | None, start: int, end: int) -> None:
-        self.cond, self.then, self.other, self.start, self.end = cond, then, other, start, end
 
-
+@dataclass(slots=True, eq=False)
 class Block(Stmt):
-    __slots__ = ("body",)
-
-    def __init__(self, body: list[Stmt], start: int, end: int) -> None:
-        self.body, self.start, self.end = body, start, end
+    body: list[Stmt]
+    start: int
+    end: int
 
 
 # --------------------------------------------------------------------------- parser
@@ -1157,7 +1171,7 @@ def _java_equals(a: Any, b: Any) -> bool:
         else:
             return False
     if isinstance(a, list):
-        return len(a) == len(b) and all(_java_equals(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_java_equals(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(_java_equals(a[k], b[k]) for k in a)
     if isinstance(a, float):

@@ -25,8 +25,9 @@ from __future__ import annotations
 import math
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +41,7 @@ from tests.es_double.analysis import (
 from tests.es_double.dates import DateFormat, parse_date_math
 from tests.es_double.errors import EsError, ShardFailure
 from tests.es_double.javafmt import java_float
+from tests.es_double.jsonloc import token_name
 from tests.es_double.mapping import (
     INTEGER_RANGES,
     FieldSpec,
@@ -183,30 +185,16 @@ class Query(ABC):
 
 
 # ---------------------------------------------------------------------- helpers
-def _token(value: Any) -> str:
-    if isinstance(value, dict):
-        return "START_OBJECT"
-    if isinstance(value, list):
-        return "START_ARRAY"
-    if isinstance(value, bool):
-        return "VALUE_BOOLEAN"
-    if isinstance(value, str):
-        return "VALUE_STRING"
-    if value is None:
-        return "VALUE_NULL"
-    return "VALUE_NUMBER"
-
-
 def _float(value: Any, what: str, query: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise E.parsing_error(f"[{query}] {what} must be a number, got [{_token(value)}]")
+        raise E.parsing_error(f"[{query}] {what} must be a number, got [{token_name(value)}]")
     try:
         return float(value)
     except ValueError:
         raise E.parsing_error(
             f"[{query}] failed to parse field [{what}]",
-            caused_by=EsError(400, "number_format_exception", f'For input string: "{value}"'),
-        )
+            caused_by=E.number_format(value),
+        ) from None
 
 
 def _int(value: Any, what: str, query: str) -> int:
@@ -220,7 +208,7 @@ def _int(value: Any, what: str, query: str) -> int:
         return int(value)
     raise E.parsing_error(
         f"[{query}] failed to parse field [{what}]",
-        caused_by=EsError(400, "number_format_exception", f'For input string: "{value}"'),
+        caused_by=E.number_format(value),
     )
 
 
@@ -274,7 +262,7 @@ def _check_msm(value: Any, query: str) -> Any:
     if not re.fullmatch(r"(?:\d+\s*<\s*)?-?\d+%?(?:\s+\d+\s*<\s*-?\d+%?)*", text):
         raise E.parsing_error(
             f"[{query}] failed to parse field [minimum_should_match]",
-            caused_by=EsError(400, "number_format_exception", f'For input string: "{text}"'),
+            caused_by=E.number_format(text),
         )
     return value
 
@@ -394,7 +382,7 @@ def query_date(ctx: ExecContext, fmt: DateFormat, value: Any, round_up: bool) ->
                 f"failed to parse date field [{value}] with format [{fmt.text}]: [{exc.reason}]",
                 caused_by=exc,
             )
-        )
+        ) from exc
 
 
 def _normalize_term(ctx: ExecContext, spec: FieldSpec, value: Any) -> Any:
@@ -416,7 +404,7 @@ def _normalize_term(ctx: ExecContext, spec: FieldSpec, value: Any) -> Any:
     try:
         return normalize_query_value(spec, value)
     except EsError as exc:
-        raise ctx.fail(exc)
+        raise ctx.fail(exc) from exc
 
 
 class Term(Query):
@@ -610,7 +598,7 @@ class Range(Query):
             try:
                 number = float(normalize_query_value(_numeric_probe(spec), value))
             except EsError as exc:
-                raise ctx.fail(exc)
+                raise ctx.fail(exc) from exc
             if spec.type == "float":
                 return float(np.float32(number))
             if spec.type == "half_float":
@@ -674,9 +662,7 @@ def _parse_range(spec: dict[str, Any]) -> Query:
         "_name",
         "relation",
     }
-    for key in value:
-        if key not in allowed:
-            raise E.parsing_error(f"[range] query does not support [{key}]")
+    _unknown("range", value, allowed)
     gt, gte, lt, lte = value.get("gt"), value.get("gte"), value.get("lt"), value.get("lte")
     if "from" in value:
         if value.get("include_lower", True):
@@ -779,8 +765,8 @@ def _parse_fuzziness(value: Any, query: str) -> Fuzziness | None:
     except ValueError:
         raise E.parsing_error(
             f"[{query}] failed to parse field [fuzziness]",
-            caused_by=EsError(400, "number_format_exception", f'For input string: "{text}"'),
-        )
+            caused_by=E.number_format(text),
+        ) from None
     if not number.is_integer() or number < 0:
         raise E.illegal_argument(f"Invalid fuzziness value: {text}")
     if number > 2:
@@ -948,7 +934,7 @@ def _text_field_query(
         except EsError as exc:
             if opts.lenient:
                 return ctx.empty()
-            raise ctx.fail(exc)
+            raise ctx.fail(exc) from exc
         term = ("T" if value else "F") if spec.type == "boolean" else str(value)
         if prefix_last:
             return _prefix_clause(ctx, spec, term, boost)
@@ -1002,9 +988,7 @@ def _parse_match(spec: dict[str, Any], query: str = "match") -> Query:
         }
         if prefix_last:
             allowed -= {"zero_terms_query", "lenient", "auto_generate_synonyms_phrase_query", "cutoff_frequency"}
-        for key in value:
-            if key not in allowed:
-                raise E.parsing_error(f"[{query}] query does not support [{key}]")
+        _unknown(query, value, allowed)
         if "query" not in value:
             raise E.illegal_argument(f"[{query}] requires query value")
         opts = _parse_text_options(value, query)
@@ -1084,9 +1068,7 @@ def _parse_multi_match(spec: dict[str, Any]) -> Query:
         "auto_generate_synonyms_phrase_query",
         "slop",
     }
-    for key in spec:
-        if key not in allowed:
-            raise E.parsing_error(f"[multi_match] query does not support [{key}]")
+    _unknown("multi_match", spec, allowed)
     if "query" not in spec:
         raise E.parsing_error("[multi_match] requires query value")
     kind = str(spec.get("type", "best_fields")).lower()
@@ -1218,7 +1200,9 @@ def _parse_bool(spec: dict[str, Any]) -> Query:
     return node
 
 
-class ConstantScore(Query):
+class _Wrapper(Query):
+    """A query around one inner query, which the coordinating-node rewrite must reach too."""
+
     def __init__(self, inner: Query) -> None:
         self.inner = inner
 
@@ -1229,6 +1213,8 @@ class ConstantScore(Query):
         self.inner = self.inner.rewrite(resolver)
         return resolver(self)
 
+
+class ConstantScore(_Wrapper):
     def execute(self, ctx: ExecContext, scoring: bool) -> Result:
         m, _ = self.inner.run(ctx, False)
         return ctx.const(m, self.boost)
@@ -1351,7 +1337,7 @@ def parse_knn(body: Any, default_size: int, top_level: bool) -> KnnSpec:
     """Parse and validate a kNN clause with Elasticsearch's messages and defaults."""
     what = "knn"
     if not isinstance(body, dict):
-        raise E.x_content_parse_error(f"[{what}] knn doesn't support values of type: {_token(body)}")
+        raise E.x_content_parse_error(f"[{what}] knn doesn't support values of type: {token_name(body)}")
     allowed = {
         "field",
         "query_vector",
@@ -1449,19 +1435,12 @@ def _parse_knn_query(spec: dict[str, Any]) -> Query:
 
 
 # ---------------------------------------------------------------------- script_score
-class ScriptScore(Query):
+class ScriptScore(_Wrapper):
     def __init__(self, inner: Query, source: str, params: dict[str, Any], min_score: float | None) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.source = source
         self.params = params
         self.min_score = min_score
-
-    def children(self) -> list[Query]:
-        return [self.inner]
-
-    def rewrite(self, resolver: Callable[[Query], Query]) -> Query:
-        self.inner = self.inner.rewrite(resolver)
-        return resolver(self)
 
     def execute(self, ctx: ExecContext, scoring: bool) -> Result:
         from tests.es_double import painless
@@ -1469,9 +1448,9 @@ class ScriptScore(Query):
         try:
             compiled = painless.compile_script(self.source, "painless")
         except painless.UnsupportedScript as exc:
-            raise E.illegal_argument(str(exc))
+            raise E.illegal_argument(str(exc)) from exc
         except painless.ScriptError as exc:
-            raise ctx.fail(exc.to_es_error())
+            raise ctx.fail(exc.to_es_error()) from exc
         mask, inner_scores = self.inner.run(ctx, True)
         ords = np.flatnonzero(mask)
         mapping = ctx.mapping
@@ -1503,9 +1482,9 @@ class ScriptScore(Query):
         try:
             values = compiled.execute_batch(batch)
         except painless.UnsupportedScript as exc:
-            raise E.illegal_argument(str(exc))
+            raise E.illegal_argument(str(exc)) from exc
         except painless.ScriptError as exc:
-            raise ShardFailure(exc.to_es_error())
+            raise ShardFailure(exc.to_es_error()) from exc
         scores = np.asarray(values, dtype=np.float64).astype(np.float32)
         bad = np.flatnonzero((scores < 0) | np.isnan(scores))
         if len(bad):

@@ -21,6 +21,7 @@ import numpy as np
 from tests.es_double import errors as E
 from tests.es_double.errors import EsError, ShardFailure
 from tests.es_double.javafmt import float32_json
+from tests.es_double.jsonloc import token_name
 from tests.es_double.mapping import (
     INTEGER_RANGES,
     Mapping,
@@ -47,7 +48,28 @@ from tests.es_double.store import Cluster, IndexState
 DEFAULT_SIZE = 10
 DEFAULT_TRACK_TOTAL_HITS = 10_000
 
-SEARCH_PARAMS = {
+# Search URL parameters Elasticsearch accepts and the double refuses as unsupported, not as unknown.
+UNSUPPORTED_PARAMS = {
+    "q",
+    "scroll",
+    "filter_path",
+    "stored_fields",
+    "docvalue_fields",
+    "terminate_after",
+    "stats",
+    "suggest_field",
+    "suggest_mode",
+    "suggest_size",
+    "suggest_text",
+    "analyzer",
+    "analyze_wildcard",
+    "default_operator",
+    "df",
+    "lenient",
+    "include_named_queries_score",
+    "force_synthetic_source",
+}
+SEARCH_PARAMS = UNSUPPORTED_PARAMS | {
     "allow_no_indices",
     "allow_partial_search_results",
     "batched_reduce_size",
@@ -56,7 +78,6 @@ SEARCH_PARAMS = {
     "from",
     "ignore_throttled",
     "ignore_unavailable",
-    "include_named_queries_score",
     "max_concurrent_shard_requests",
     "preference",
     "pre_filter_shard_size",
@@ -80,24 +101,7 @@ SEARCH_PARAMS = {
     "pretty",
     "typed_keys",
     "explain",
-    "q",
-    "scroll",
-    "filter_path",
-    "stored_fields",
-    "docvalue_fields",
-    "terminate_after",
-    "stats",
-    "analyzer",
-    "analyze_wildcard",
-    "default_operator",
-    "df",
-    "lenient",
-    "suggest_field",
-    "suggest_mode",
-    "suggest_size",
-    "suggest_text",
     "project_routing",
-    "force_synthetic_source",
 }
 COUNT_PARAMS = {
     "allow_no_indices",
@@ -160,40 +164,6 @@ UNSUPPORTED_BODY_KEYS = {
     "slice",
     "sub_searches",
 }
-UNSUPPORTED_PARAMS = {
-    "q",
-    "scroll",
-    "filter_path",
-    "stored_fields",
-    "docvalue_fields",
-    "terminate_after",
-    "stats",
-    "suggest_field",
-    "suggest_mode",
-    "suggest_size",
-    "suggest_text",
-    "analyzer",
-    "analyze_wildcard",
-    "default_operator",
-    "df",
-    "lenient",
-    "include_named_queries_score",
-    "force_synthetic_source",
-}
-
-
-def _token(value: Any) -> str:
-    if isinstance(value, dict):
-        return "START_OBJECT"
-    if isinstance(value, list):
-        return "START_ARRAY"
-    if isinstance(value, bool):
-        return "VALUE_BOOLEAN"
-    if isinstance(value, str):
-        return "VALUE_STRING"
-    if value is None:
-        return "VALUE_NULL"
-    return "VALUE_NUMBER"
 
 
 def check_params(params: dict[str, str], allowed: set[str], path: str) -> None:
@@ -210,7 +180,7 @@ def _int_param(value: Any, name: str) -> int:
             raise ValueError
         return int(value)
     except (TypeError, ValueError):
-        raise E.illegal_argument(f"Failed to parse int parameter [{name}] with value [{value}]")
+        raise E.illegal_argument(f"Failed to parse int parameter [{name}] with value [{value}]") from None
 
 
 @dataclass
@@ -303,7 +273,7 @@ def parse_search(body: Any, params: dict[str, str]) -> SearchRequest:
                 continue
             raise E.unsupported(f"search option [{key}]")
         if key not in BODY_KEYS:
-            raise E.parsing_error(f"Unknown key for a {_token(value)} in [{key}].")
+            raise E.parsing_error(f"Unknown key for a {token_name(value)} in [{key}].")
     size = body.get("size", params.get("size", DEFAULT_SIZE))
     from_ = body.get("from", params.get("from", 0))
     size = _int_param(size, "size")
@@ -491,7 +461,7 @@ def _search_locked(
                 failed_names.add(idx.name)
                 phase = "dfs"
                 continue
-            pooled.extend((float(s), pos, int(o), idx.name) for o, s in zip(ords, scores))
+            pooled.extend((float(s), pos, int(o), idx.name) for o, s in zip(ords, scores, strict=True))
         assert spec.k is not None
         pooled.sort(key=lambda t: (-t[0], t[1], t[2]))
         for score, _pos, o, name in pooled[: spec.k]:
@@ -500,7 +470,7 @@ def _search_locked(
             if spec.name:
                 named = contexts[name].named.setdefault(spec.name, np.zeros(contexts[name].n, dtype=bool))
                 named[o] = True
-    for idx, seg in snapshots:
+    for idx, _seg in snapshots:
         if idx.name in failed_names:
             continue
         ctx = contexts[idx.name]
@@ -543,13 +513,14 @@ def _search_locked(
             ):
                 raise
             # aggregator creation / collection errors happen on the shards
-            raise E.search_phase_failure([(run.idx.name, exc) for run in runs] or [("", exc)], "query", cluster.node_id)
+            on_shards = [(run.idx.name, exc) for run in runs] or [("", exc)]
+            raise E.search_phase_failure(on_shards, "query", cluster.node_id) from exc
     if request.post_filter is not None:
         for run in runs:
             try:
                 m, _ = request.post_filter.run(run.ctx, False)
             except ShardFailure as failure:
-                raise E.search_phase_failure([(run.idx.name, failure.cause)], "query", cluster.node_id)
+                raise E.search_phase_failure([(run.idx.name, failure.cause)], "query", cluster.node_id) from failure
             run.mask = run.mask & m
     total = int(sum(int(r.mask.sum()) for r in runs))
     hits, max_score = _collect_hits(cluster, request, runs)
@@ -746,7 +717,7 @@ def _collect_hits(
             return -1 if (a[1], a[2]) < (b[1], b[2]) else 1
 
         entries.sort(key=functools.cmp_to_key(compare))
-        for keys, pos, o, score, printed in entries[request.from_ : window]:
+        for _keys, pos, o, score, printed in entries[request.from_ : window]:
             selected.append((pos, o, score, printed))
     hits = []
     for pos, o, score, printed in selected:

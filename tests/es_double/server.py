@@ -18,8 +18,9 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from tests.es_double import errors as E
@@ -98,7 +99,7 @@ class Request:
                         "x_content_parse_exception",
                         f"[{exc.lineno}:{exc.colno}] {exc.msg}",
                         caused_by=EsError(400, "json_parse_exception", exc.msg),
-                    )
+                    ) from None
         if required and self._json is None:
             raise EsError(400, "parse_exception", "request body is required")
         return self._json
@@ -411,21 +412,14 @@ class EsApp:
     def _write_params(self, request: Request, extra: frozenset[str] = frozenset()) -> dict[str, Any]:
         check_params(request.params, self._WRITE_PARAMS | extra, request.path)
         p = request.params
-        for key in ("pipeline", "version", "version_type"):
-            if key in p:
-                raise E.unsupported(f"write parameter [{key}]")
-        refresh = p.get("refresh", "false")
-        if refresh == "":
-            refresh = "true"
-        if refresh not in ("true", "false", "wait_for"):
-            raise E.illegal_argument(f"Unknown value for refresh: [{refresh}].")
-        out: dict[str, Any] = {"refresh": refresh, "require_alias": p.get("require_alias") == "true"}
+        _refuse_params(p, ("pipeline", "version", "version_type"), "write")
+        out: dict[str, Any] = {"refresh": _refresh_param(p), "require_alias": p.get("require_alias") == "true"}
         for key in ("if_seq_no", "if_primary_term"):
             if key in p:
                 try:
                     out[key] = int(p[key])
                 except ValueError:
-                    raise E.illegal_argument(f"Failed to parse long parameter [{key}] with value [{p[key]}]")
+                    raise E.illegal_argument(f"Failed to parse long parameter [{key}] with value [{p[key]}]") from None
         return out
 
     def _after_write(self, result_idx: IndexState | None, refresh: str, body: dict[str, Any]) -> None:
@@ -476,9 +470,7 @@ class EsApp:
         opts = self._write_params(
             request, frozenset({"retry_on_conflict", "lang", "_source", "_source_includes", "_source_excludes"})
         )
-        for key in ("_source", "_source_includes", "_source_excludes", "lang"):
-            if key in request.params:
-                raise E.unsupported(f"update parameter [{key}]")
+        _refuse_params(request.params, ("_source", "_source_includes", "_source_excludes", "lang"), "update")
         body = request.json(required=True)
         with self.cluster.lock:
             result = self.cluster.update_document(
@@ -508,9 +500,7 @@ class EsApp:
 
     def get_doc(self, request: Request, args: list[str]) -> Response:
         check_params(request.params, self._GET_PARAMS, request.path)
-        for key in ("stored_fields", "version", "version_type"):
-            if key in request.params:
-                raise E.unsupported(f"get parameter [{key}]")
+        _refuse_params(request.params, ("stored_fields", "version", "version_type"), "get")
         spec = parse_url_source(request.params)
         with self.cluster.lock:
             if request.params.get("refresh") == "true":
@@ -598,16 +588,13 @@ class EsApp:
         from tests.es_double.bulk import run_bulk
 
         check_params(request.params, self._BULK_PARAMS, request.path)
-        for key in ("pipeline", "_source", "_source_includes", "_source_excludes"):
-            if key in request.params:
-                raise E.unsupported(f"bulk parameter [{key}]")
-        refresh = request.params.get("refresh", "false")
-        if refresh == "":
-            refresh = "true"
-        if refresh not in ("true", "false", "wait_for"):
-            raise E.illegal_argument(f"Unknown value for refresh: [{refresh}].")
+        _refuse_params(request.params, ("pipeline", "_source", "_source_includes", "_source_excludes"), "bulk")
         raw = run_bulk(
-            self.cluster, request.raw, args[0] if args else None, refresh, request.params.get("require_alias") == "true"
+            self.cluster,
+            request.raw,
+            args[0] if args else None,
+            _refresh_param(request.params),
+            request.params.get("require_alias") == "true",
         )
         if request.params.get("pretty") in ("", "true"):
             return Response(200, json.loads(raw))
@@ -624,6 +611,23 @@ class EsApp:
         return Response(
             200, execute_count(self.cluster, args[0] if args else None, request.json(), request.params, request.path)
         )
+
+
+def _refuse_params(params: dict[str, str], keys: tuple[str, ...], api: str) -> None:
+    """URL parameters Elasticsearch accepts on `api` but the double does not implement."""
+    for key in keys:
+        if key in params:
+            raise E.unsupported(f"{api} parameter [{key}]")
+
+
+def _refresh_param(params: dict[str, str]) -> str:
+    """A write's `refresh`: "true" (also when given bare), "false" or "wait_for"."""
+    refresh = params.get("refresh", "false")
+    if refresh == "":
+        refresh = "true"
+    if refresh not in ("true", "false", "wait_for"):
+        raise E.illegal_argument(f"Unknown value for refresh: [{refresh}].")
+    return refresh
 
 
 def _error_response(error: EsError, method: str) -> Response:

@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from tests.es_double.errors import parsing_error
+from tests.es_double.jsonloc import token_name
 
 
 @lru_cache(maxsize=1024)
@@ -119,7 +120,7 @@ def parse_body_source(value: Any) -> SourceSpec:
         allowed = {"includes", "include", "excludes", "exclude", "exclude_vectors"}
         for key in value:
             if key not in allowed:
-                raise parsing_error(f"Unknown key for a {_token(value[key])} in [{key}].")
+                raise parsing_error(f"Unknown key for a {token_name(value[key])} in [{key}].")
         ev = value.get("exclude_vectors")
         if ev is not None and not isinstance(ev, bool):
             raise parsing_error(f"Expected a boolean for [exclude_vectors] but found [{ev}]")
@@ -128,21 +129,7 @@ def parse_body_source(value: Any) -> SourceSpec:
             excludes=_patterns(value.get("excludes", value.get("exclude")), "excludes"),
             exclude_vectors=ev,
         )
-    raise parsing_error(f"Unknown key for a {_token(value)} in [_source].")
-
-
-def _token(value: Any) -> str:
-    if isinstance(value, dict):
-        return "START_OBJECT"
-    if isinstance(value, list):
-        return "START_ARRAY"
-    if isinstance(value, bool):
-        return "VALUE_BOOLEAN"
-    if isinstance(value, str):
-        return "VALUE_STRING"
-    if value is None:
-        return "VALUE_NULL"
-    return "VALUE_NUMBER"
+    raise parsing_error(f"Unknown key for a {token_name(value)} in [_source].")
 
 
 def parse_url_source(params: dict[str, str], body_spec: SourceSpec | None = None) -> SourceSpec:

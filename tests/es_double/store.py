@@ -16,8 +16,9 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -133,8 +134,8 @@ def parse_index_settings(settings: Any) -> dict[str, str]:
             except ValueError:
                 raise E.illegal_argument(
                     f"Failed to parse value [{text}] for setting [{full}]",
-                    caused_by=EsError(400, "number_format_exception", f'For input string: "{text}"'),
-                )
+                    caused_by=E.number_format(text),
+                ) from None
             minimum = _INT_SETTINGS[full]
             if number < minimum:
                 raise E.illegal_argument(f"Failed to parse value [{text}] for setting [{full}] must be >= {minimum}")
@@ -161,20 +162,23 @@ def parse_index_settings(settings: Any) -> dict[str, str]:
     return out
 
 
+def _check_name_characters(name: str, error: Callable[[str, str], EsError]) -> None:
+    """The character rules `validateIndexOrAliasName` shares between index and alias names."""
+    if any(ch in name for ch in INVALID_NAME_CHARS):
+        raise error(name, "must not contain the following characters " + str(INVALID_NAME_CHARS).replace("'", ""))
+    if "#" in name:
+        raise error(name, "must not contain '#'")
+    if ":" in name:
+        raise error(name, "must not contain ':'")
+    if name[0] in "_-+":
+        raise error(name, "must not start with '_', '-', or '+'")
+
+
 def validate_index_name(name: str) -> None:
     """MetadataCreateIndexService.validateIndexOrAliasName + the lowercase rule."""
     if not name:
         raise E.invalid_index_name(name, "must not be empty")
-    if any(ch in name for ch in INVALID_NAME_CHARS):
-        raise E.invalid_index_name(
-            name, "must not contain the following characters " + str(INVALID_NAME_CHARS).replace("'", "")
-        )
-    if "#" in name:
-        raise E.invalid_index_name(name, "must not contain '#'")
-    if ":" in name:
-        raise E.invalid_index_name(name, "must not contain ':'")
-    if name[0] in "_-+":
-        raise E.invalid_index_name(name, "must not start with '_', '-', or '+'")
+    _check_name_characters(name, E.invalid_index_name)
     length = len(name.encode("utf-8"))
     if length > 255:
         raise E.invalid_index_name(name, f"index name is too long, ({length} > 255)")
@@ -187,16 +191,7 @@ def validate_index_name(name: str) -> None:
 def validate_alias_name(name: str) -> None:
     if not name:
         raise E.invalid_alias_name(name, "alias name must not be empty")
-    if any(ch in name for ch in INVALID_NAME_CHARS):
-        raise E.invalid_alias_name(
-            name, "must not contain the following characters " + str(INVALID_NAME_CHARS).replace("'", "")
-        )
-    if "#" in name:
-        raise E.invalid_alias_name(name, "must not contain '#'")
-    if ":" in name:
-        raise E.invalid_alias_name(name, "must not contain ':'")
-    if name[0] in "_-+":
-        raise E.invalid_alias_name(name, "must not start with '_', '-', or '+'")
+    _check_name_characters(name, E.invalid_alias_name)
     if name in (".", ".."):
         raise E.invalid_alias_name(name, "must not be '.' or '..'")
 
@@ -577,7 +572,7 @@ class Cluster:
                 if kind == "remove" and must and alias not in self.indices[index_name].aliases:
                     raise _aliases_missing([alias])
             # apply atomically
-            for kind, index_name, alias, info, _must in plan:
+            for kind, index_name, _alias, _info, _must in plan:
                 if kind == "remove_index":
                     self.indices.pop(index_name, None)
             for kind, index_name, alias, info, _must in plan:
@@ -953,7 +948,7 @@ def _check_cas(
             "action_request_validation_exception",
             "Validation Failed: 1: ifSeqNo is set, but primary term is [0];"
             if if_primary_term is None
-            else "Validation Failed: 1: ifSeqNo is unassigned, but primary term is [{}];".format(if_primary_term),
+            else f"Validation Failed: 1: ifSeqNo is unassigned, but primary term is [{if_primary_term}];",
         )
     if existing is None:
         raise _version_conflict(

@@ -81,7 +81,7 @@ class Trained:
         skip = set(exclude)
         scored = [
             (int(m), knn_score(similarity, float(d)))
-            for m, d in zip(ids, dots)
+            for m, d in zip(ids, dots, strict=True)
             if int(m) not in skip and keep(self.movies[int(m)])
         ]
         return sorted(scored, key=lambda x: (-x[1], x[0]))[:k]

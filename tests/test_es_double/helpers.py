@@ -15,14 +15,13 @@ def error_body(exc: ApiError) -> dict[str, Any]:
     return body["error"]
 
 
-def reasons(exc: ApiError) -> list[str]:
-    """Every `reason` in the error: top level, root causes, the caused_by chain, shard failures."""
-    out: list[str] = []
+def _error_nodes(exc: ApiError) -> list[dict[str, Any]]:
+    """The error and every error nested in it: root causes, the caused_by chain, shard failures."""
+    out: list[dict[str, Any]] = []
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
-            if isinstance(node.get("reason"), str):
-                out.append(node["reason"])
+            out.append(node)
             for key in ("caused_by", "reason"):
                 if isinstance(node.get(key), dict):
                     walk(node[key])
@@ -33,26 +32,16 @@ def reasons(exc: ApiError) -> list[str]:
 
     walk(error_body(exc))
     return out
+
+
+def reasons(exc: ApiError) -> list[str]:
+    """Every `reason` in the error: top level, root causes, the caused_by chain, shard failures."""
+    return [node["reason"] for node in _error_nodes(exc) if isinstance(node.get("reason"), str)]
 
 
 def types(exc: ApiError) -> list[str]:
     """Every exception `type` in the error (same traversal as `reasons`)."""
-    out: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if isinstance(node.get("type"), str):
-                out.append(node["type"])
-            for key in ("caused_by", "reason"):
-                if isinstance(node.get(key), dict):
-                    walk(node[key])
-            for item in node.get("root_cause", []) or []:
-                walk(item)
-            for item in node.get("failed_shards", []) or []:
-                walk(item)
-
-    walk(error_body(exc))
-    return out
+    return [node["type"] for node in _error_nodes(exc) if isinstance(node.get("type"), str)]
 
 
 def expect_error(call: Any, status: int) -> ApiError:

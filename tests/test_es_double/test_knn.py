@@ -203,32 +203,28 @@ def test_query_vector_dimension_mismatch(es: Elasticsearch, l2: str) -> None:
     )
 
 
-def test_dot_product_query_vector_must_be_unit(es: Elasticsearch, index_prefix: str) -> None:
-    """For dot_product the query vector must be unit length too.
+@pytest.mark.parametrize(
+    ("similarity", "query_vector", "message"),
+    [
+        ("dot_product", [2.0, 0.0], "The [dot_product] similarity can only be used with unit-length vectors."),
+        ("cosine", [0.0, 0.0], "The [cosine] similarity does not support vectors with zero magnitude."),
+    ],
+)
+def test_query_vector_refused_by_similarity(
+    es: Elasticsearch, index_prefix: str, similarity: str, query_vector: list[float], message: str
+) -> None:
+    """The similarity's rule for indexed vectors holds for the query vector too: dot_product needs
+    unit length, cosine refuses a zero vector.
 
     https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/dense-vector#dense-vector-similarity
     """
-    name = f"{index_prefix}-dotq"
-    _vector_index(es, name, "dot_product", 2)
+    name = f"{index_prefix}-{similarity}-query"
+    _vector_index(es, name, similarity, 2)
     index_docs(es, name, {"a": {"vector": [1.0, 0.0]}})
     error = expect_error(
-        lambda: es.search(index=name, knn={"field": "vector", "query_vector": [2.0, 0.0], "k": 1}), 400
+        lambda: es.search(index=name, knn={"field": "vector", "query_vector": query_vector, "k": 1}), 400
     )
-    assert any("The [dot_product] similarity can only be used with unit-length vectors." in r for r in reasons(error))
-
-
-def test_cosine_zero_query_vector(es: Elasticsearch, index_prefix: str) -> None:
-    """For cosine a zero query vector is refused.
-
-    https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/dense-vector#dense-vector-similarity
-    """
-    name = f"{index_prefix}-cosq"
-    _vector_index(es, name, "cosine", 2)
-    index_docs(es, name, {"a": {"vector": [1.0, 0.0]}})
-    error = expect_error(
-        lambda: es.search(index=name, knn={"field": "vector", "query_vector": [0.0, 0.0], "k": 1}), 400
-    )
-    assert any("The [cosine] similarity does not support vectors with zero magnitude." in r for r in reasons(error))
+    assert any(message in r for r in reasons(error))
 
 
 def test_filter_is_a_pre_filter(es: Elasticsearch, l2: str) -> None:

@@ -113,7 +113,7 @@ def test_three_liked_titles_give_folded_in_recommendations(web: Browsed, live: L
         assert page.get_attribute("#movie-detail .detail button.like", "aria-pressed") == "true"
     titles = [live.trained.movies[m]["title"] for m in liked]
     assert page.locator("#liked-list .liked-title").all_text_contents() == [
-        f"{t} ({live.trained.movies[m]['year']})" for t, m in zip(titles, liked)
+        f"{t} ({live.trained.movies[m]['year']})" for t, m in zip(titles, liked, strict=True)
     ]
     assert page.locator("#liked-count").text_content() == "3"
     expected = live.post("recommendations/from-liked", {"movie_ids": liked, "k": K})["items"]
