@@ -76,7 +76,7 @@ def genre_profile_scores(
     rated = np.zeros((n_users, n_items))
     weight = np.zeros((n_users, n_items))
     fallback = np.zeros(n_users)
-    for u, (cols, ratings) in enumerate(zip(user_cols, user_ratings)):
+    for u, (cols, ratings) in enumerate(zip(user_cols, user_ratings, strict=True)):
         cols = np.asarray(cols, dtype=np.int64)
         ratings = np.asarray(ratings, dtype=np.float64)
         rated[u, cols] = ratings

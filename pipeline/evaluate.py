@@ -176,7 +176,7 @@ def _group(keys: np.ndarray, values: np.ndarray) -> dict[int, np.ndarray]:
     bounds = np.flatnonzero(np.diff(keys)) + 1
     starts = np.concatenate([[0], bounds])
     ends = np.concatenate([bounds, [len(keys)]])
-    return {int(keys[s]): values[s:e] for s, e in zip(starts, ends)}
+    return {int(keys[s]): values[s:e] for s, e in zip(starts, ends, strict=True)}
 
 
 def _collect(frame: DataFrame) -> list[tuple[int, int, float]]:
@@ -437,6 +437,7 @@ def run_protocol(
     ks: Sequence[int] = DEFAULT_KS,
     with_baselines: bool = True,
     max_users: int | None = None,
+    objective: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate one protocol end to end; returns the report dict (see `pipeline.report`).
 
@@ -460,7 +461,7 @@ def run_protocol(
         started = time.perf_counter()
         # explicit models are tuned for RMSE, implicit ones for nDCG@10, whatever the protocol
         objective_task = "rating" if params.kind == "explicit" else "ranking"
-        result = tune_on(parts[0], params, objective_task, space, n_points, search_seed, ks)
+        result = tune_on(parts[0], params, objective_task, space, n_points, search_seed, ks, objective)
         params = result.best_params
         report["tuning"] = result.to_dict()
         timings["tune"] = time.perf_counter() - started
@@ -482,10 +483,17 @@ def tune_on(
     n_points: int | None = None,
     seed: int = 0,
     ks: Sequence[int] = DEFAULT_KS,
+    objective: str | None = None,
 ) -> tuning.TuningResult:
-    """Search on a validation carve of `split.train` (never `split.test`)."""
+    """Search on a validation carve of `split.train` (never `split.test`).
+
+    `objective` overrides the task's metric (e.g. "ndcg_at_5"); error metrics
+    (rmse, mae) are minimised, everything else maximised.
+    """
     validation = materialise(splits.validation_split(split))
     metric, maximize = tuning.OBJECTIVES[task]
+    if objective is not None:
+        metric, maximize = objective, objective not in tuning.MINIMISED
     if task == "ranking":
         space = space if space is not None else tuning.RANKING_SPACE
         objective = ranking_objective(validation, ks)
@@ -578,6 +586,11 @@ def _rating_report(parts: list[splits.Split], params: als.ALSParams, timings: di
 
 # ---- what `movierec run` records ---------------------------------------------------------------
 
+# `movierec run --tune/--evaluate` bounds: a random search of this many points for ranking (the
+# rating grid is small), and a fixed hash sample of test users on big editions (ml-10m and up).
+RUN_SEARCH_POINTS = {"ranking": 20, "rating": None}
+RUN_MAX_USERS = 20_000
+
 RUN_METRICS = ("precision_at_10", "recall_at_10", "ndcg_at_10", "map_at_10", "mrr", "coverage", "rmse", "mae")
 
 
@@ -619,13 +632,21 @@ def run_metrics(report: Mapping[str, Any]) -> dict[str, float]:
 
 
 def tune_for_run(
-    spark: Any, tables: Any, dataset: str, data_dir: str | Path | None, params: als.ALSParams
+    spark: Any,
+    tables: Any,
+    dataset: str,
+    data_dir: str | Path | None,
+    params: als.ALSParams,
+    n_points: int | None = None,
 ) -> dict[str, Any]:
-    """Tune `params` on the dataset's protocol (validation carve only); the TuningResult as a dict."""
+    """Tune `params` on the dataset's protocol (validation carve only); the TuningResult as a dict.
+
+    `n_points` None: RUN_SEARCH_POINTS for the task (random search), or the full grid.
+    """
     protocol = protocol_for(dataset, params.kind, data_dir)
     task = "rating" if params.kind == "explicit" else "ranking"
     parts = protocol_splits(spark, protocol, tables.ratings, data_dir)
-    result = tune_on(parts[0], params, task)
+    result = tune_on(parts[0], params, task, n_points=n_points if n_points is not None else RUN_SEARCH_POINTS[task])
     return {"protocol": protocol, **result.to_dict()}
 
 
@@ -635,9 +656,12 @@ def evaluate_for_run(
     dataset: str,
     data_dir: str | Path | None,
     params: als.ALSParams,
-    max_users: int | None = None,
+    max_users: int | None = RUN_MAX_USERS,
 ) -> dict[str, Any]:
-    """Measure `params` on the dataset's protocol; the report plus `metrics` shaped for the run record."""
+    """Measure `params` on the dataset's protocol; the report plus `metrics` shaped for the run record.
+
+    At most `max_users` test users are scored (a fixed hash sample; None scores all).
+    """
     protocol = protocol_for(dataset, params.kind, data_dir)
     report = run_protocol(
         spark, protocol, tables.ratings, tables.movies, data_dir, params, with_baselines=False, max_users=max_users

@@ -97,7 +97,8 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         rows = []
         for t in tuning["trials"]:
             values = [t["metrics"].get(metric), *(t["metrics"].get(c) for c in extra)]
-            rows.append([*(t["params"].get(k) for k in varied), *values, t["seconds"], t.get("error") or ""])
+            params = [str(t["params"].get(k)) for k in varied]  # a None parameter means "off", not "missing"
+            rows.append([*params, *values, t["seconds"], t.get("error") or ""])
         lines += _table([*varied, metric, *extra, "seconds", "error"], rows)
     timings = report.get("timings") or {}
     if timings:
@@ -129,7 +130,7 @@ def plot(report: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:
     if report.get("task") == "ranking":
         ks = sorted(report.get("ks", []))
         fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
-        for ax, metric in zip(axes.flat, CURVE_METRICS):
+        for ax, metric in zip(axes.flat, CURVE_METRICS, strict=True):
             for name, m in models.items():
                 ys = [m.get(f"{metric}_at_{k}") for k in ks]
                 if all(y is not None for y in ys):

@@ -38,6 +38,7 @@ RATING_SPACE: dict[str, list[Any]] = {
 }
 # The objective each task maximises (rating: minimise RMSE).
 OBJECTIVES = {"ranking": ("ndcg_at_10", True), "rating": ("rmse", False)}
+MINIMISED = frozenset({"rmse", "mae"})
 
 
 @dataclass
@@ -77,7 +78,7 @@ def grid_points(space: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
     """Every combination, in a stable order (keys sorted)."""
     _check_space(space)
     keys = sorted(space)
-    return [dict(zip(keys, values)) for values in itertools.product(*(space[k] for k in keys))]
+    return [dict(zip(keys, values, strict=True)) for values in itertools.product(*(space[k] for k in keys))]
 
 
 def random_points(space: Mapping[str, Sequence[Any]], n: int, seed: int = 0) -> list[dict[str, Any]]:
@@ -133,6 +134,8 @@ def tune(
             log.warning("tuning point %d/%d %s failed: %s", n, len(points), dict(point), exc)
             continue
         seconds = time.perf_counter() - started
+        if metric not in result:
+            raise ValueError(f"objective {metric!r} is not among the measured metrics {sorted(result)}")
         value = float(result[metric])
         trials.append(Trial(params.to_dict(), result, seconds))
         log.info("tuning %d/%d %s -> %s=%.4f (%.1fs)", n, len(points), dict(point), metric, value, seconds)

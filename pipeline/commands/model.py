@@ -95,6 +95,9 @@ def register(subparsers: Any) -> None:
     evaluate.add_argument(
         "--search-points", type=_positive_int, default=None, help="random search with N points (default: the full grid)"
     )
+    evaluate.add_argument(
+        "--objective", default=None, help="metric tuning optimises, e.g. ndcg_at_5 (default: ndcg_at_10, or rmse)"
+    )
     evaluate.add_argument("--ks", type=_ks, default=None, help="cut-offs, e.g. 1,5,10,20 (default: 1,3,5,10,20)")
     evaluate.add_argument("--max-users", type=_positive_int, default=None, help="evaluate a fixed sample of test users")
     evaluate.add_argument("--no-baselines", action="store_true", help="skip the popularity / genre baselines")
@@ -197,6 +200,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
         ks=args.ks or evaluate.DEFAULT_KS,
         with_baselines=not args.no_baselines,
         max_users=args.max_users,
+        objective=args.objective,
     )
     result["dataset"] = args.dataset
     result["timings"] = {**timings, **result["timings"], "total": round(time.perf_counter() - started, 3)}

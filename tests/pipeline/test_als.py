@@ -81,6 +81,7 @@ def test_implicit_model_tables_and_gramian(ratings) -> None:
 
 
 @pytest.mark.spark
+@pytest.mark.slow
 def test_explicit_model_folds_biases_into_vectors(ratings) -> None:
     model = als.train(ratings, als.ALSParams(kind="explicit", reg_param=0.1, bias_reg=3.0, **FAST))
     assert model.vector_size == 5

@@ -170,3 +170,23 @@ def test_rating_protocol_needs_an_explicit_model(spark, planted) -> None:
     folder, ratings, _ = planted
     with pytest.raises(ValueError, match="explicit"):
         evaluate.run_protocol(spark, "surprise-100k", ratings, data_dir=folder, params=ALSParams(kind="implicit"))
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_run_level_helpers(spark, planted) -> None:
+    from pipeline.loaders import Tables
+
+    folder, ratings, movies = planted
+    tables = Tables(ratings=ratings, movies=movies)
+    params = ALSParams(rank=3, reg_param=0.1, alpha=3.0, max_iter=4, num_blocks=2)
+    measured = evaluate.evaluate_for_run(spark, tables, "ml-100k", folder, params, max_users=50)
+    assert measured["protocol"] == "msr-100k"
+    assert measured["split"]["users_evaluated"] == 50
+    assert measured["split"]["users_sampled_from"] == 120
+    assert set(measured["metrics"]) == {"precision_at_10", "recall_at_10", "ndcg_at_10", "map_at_10", "mrr", "coverage"}
+    assert measured["metrics"]["ndcg_at_10"] == measured["models"]["als"]["ndcg_at_10"]
+    tuned = evaluate.tune_for_run(spark, tables, "ml-100k", folder, params, n_points=2)
+    assert tuned["protocol"] == "msr-100k"
+    assert len(tuned["trials"]) == 2
+    assert tuned["validation"] == "msr-100k/validation"

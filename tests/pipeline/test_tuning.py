@@ -61,3 +61,9 @@ def test_tune_fails_when_every_point_fails() -> None:
         tuning.tune(ALSParams(), [{"rank": -1}], _fake, "rmse", maximize=False)
     with pytest.raises(ValueError):
         tuning.tune(ALSParams(), [], _fake, "rmse")
+
+
+def test_an_objective_that_is_not_measured_is_an_error() -> None:
+    with pytest.raises(ValueError, match="not among the measured metrics"):
+        tuning.tune(ALSParams(), [{"rank": 8}], _fake, "ndcg_at_5")
+    assert "rmse" in tuning.MINIMISED and "ndcg_at_10" not in tuning.MINIMISED
