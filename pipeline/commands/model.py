@@ -39,7 +39,7 @@ PARAM_FLAGS = {
 }
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text}")
@@ -56,23 +56,28 @@ def _ks(text: str) -> tuple[int, ...]:
     return values
 
 
+def add_als_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ALS flags, shared by `train`, `evaluate` and `run`; None means "the default for the kind"."""
+    als = parser.add_argument_group("ALS parameters (default: the kind's defaults, chosen on validation splits)")
+    als.add_argument("--kind", choices=("implicit", "explicit"), default=None, help="implicit (ranking) or explicit (ratings, biases)")
+    als.add_argument("--rank", type=positive_int, default=None, help="latent dimensions")
+    als.add_argument("--reg-param", type=float, default=None, help="regParam λ (scaled by rating counts, ALS-WR)")
+    als.add_argument("--alpha", type=float, default=None, help="implicit confidence slope: c = 1 + alpha·r")
+    als.add_argument("--max-iter", type=positive_int, default=None, help="ALS sweeps")
+    als.add_argument("--seed", type=int, default=None, help="factor initialisation seed")
+    als.add_argument("--positive-threshold", type=float, default=None, help="implicit: ratings below this are dropped")
+    als.add_argument("--implicit-signal", choices=("binary", "rating"), default=None, help="implicit: r = 1 or the rating")
+    als.add_argument("--bias-reg", type=float, default=None, help="explicit: bias shrinkage λ_b (in ratings)")
+    als.add_argument("--num-blocks", type=positive_int, default=None, help="Spark ALS user/item blocks")
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, choices=datasets.NAMES, help="MovieLens edition")
     parser.add_argument("--data-dir", required=True, type=Path, help="folder holding the dataset folder (or the dataset folder)")
     parser.add_argument("--output", type=Path, default=None, help="folder for the results")
     parser.add_argument("--master", default=None, help="Spark master (default: local[*])")
     parser.add_argument("--max-reject-share", type=float, default=0.01, help="cleaning's reject threshold (default: %(default)s)")
-    als = parser.add_argument_group("ALS parameters (default: the protocol's tuned defaults)")
-    als.add_argument("--kind", choices=("implicit", "explicit"), default=None, help="implicit (ranking) or explicit (ratings, biases)")
-    als.add_argument("--rank", type=_positive_int, default=None, help="latent dimensions")
-    als.add_argument("--reg-param", type=float, default=None, help="regParam λ (scaled by rating counts, ALS-WR)")
-    als.add_argument("--alpha", type=float, default=None, help="implicit confidence slope: c = 1 + alpha·r")
-    als.add_argument("--max-iter", type=_positive_int, default=None, help="ALS sweeps")
-    als.add_argument("--seed", type=int, default=None, help="factor initialisation seed")
-    als.add_argument("--positive-threshold", type=float, default=None, help="implicit: ratings below this are dropped")
-    als.add_argument("--implicit-signal", choices=("binary", "rating"), default=None, help="implicit: r = 1 or the rating")
-    als.add_argument("--bias-reg", type=float, default=None, help="explicit: bias shrinkage λ_b (in ratings)")
-    als.add_argument("--num-blocks", type=_positive_int, default=None, help="Spark ALS user/item blocks")
+    add_als_arguments(parser)
 
 
 def register(subparsers: Any) -> None:
@@ -93,13 +98,13 @@ def register(subparsers: Any) -> None:
     )
     evaluate.add_argument("--tune", action="store_true", help="choose parameters on a validation carve of the training part")
     evaluate.add_argument(
-        "--search-points", type=_positive_int, default=None, help="random search with N points (default: the full grid)"
+        "--search-points", type=positive_int, default=None, help="random search with N points (default: the full grid)"
     )
     evaluate.add_argument(
         "--objective", default=None, help="metric tuning optimises, e.g. ndcg_at_5 (default: ndcg_at_10, or rmse)"
     )
     evaluate.add_argument("--ks", type=_ks, default=None, help="cut-offs, e.g. 1,5,10,20 (default: 1,3,5,10,20)")
-    evaluate.add_argument("--max-users", type=_positive_int, default=None, help="evaluate a fixed sample of test users")
+    evaluate.add_argument("--max-users", type=positive_int, default=None, help="evaluate a fixed sample of test users")
     evaluate.add_argument("--no-baselines", action="store_true", help="skip the popularity / genre baselines")
     evaluate.set_defaults(func=evaluate_command)
 

@@ -15,7 +15,7 @@ from typing import Any
 import es_mappings
 from pipeline import datasets, indices
 from pipeline.als import ALSParams
-from pipeline.errors import PipelineError
+from pipeline.commands.model import add_als_arguments, params_from_args, positive_int
 from pipeline.es import client_from_env
 from pipeline.export import BulkSettings
 
@@ -33,13 +33,6 @@ def _spark_conf(values: list[str]) -> dict[str, str]:
             raise argparse.ArgumentTypeError(f"--conf expects KEY=VALUE, got {item!r}")
         conf[key] = value
     return conf
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text}")
-    return value
 
 
 def _es_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,20 +55,14 @@ def register(subparsers: Any) -> None:
     _es_arguments(run)
     run.add_argument("--master", default=None, help="Spark master, e.g. spark://host:7077 (default: local[*])")
     run.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="extra Spark setting (repeatable)")
-    als = run.add_argument_group("ALS parameters (default: pipeline.evaluate.default_params for the kind)")
-    als.add_argument("--kind", choices=("implicit", "explicit"), default=None, help="implicit (ranking, default) or explicit (ratings, biases)")
-    als.add_argument("--rank", type=_positive_int, default=None, help="latent dimensions")
-    als.add_argument("--reg-param", type=float, default=None, help="ALS regParam")
-    als.add_argument("--alpha", type=float, default=None, help="implicit confidence slope")
-    als.add_argument("--max-iter", type=_positive_int, default=None, help="ALS sweeps")
-    als.add_argument("--seed", type=int, default=None, help="factor initialisation seed")
+    add_als_arguments(run)
     run.add_argument("--evaluate", action="store_true", help="measure the model on the dataset's protocol and record the metrics")
     run.add_argument("--tune", action="store_true", help="grid-search ALS parameters first (implies --evaluate)")
-    run.add_argument("--keep", type=_positive_int, default=indices.DEFAULT_KEEP, help="versioned indices kept per kind (default: %(default)s)")
+    run.add_argument("--keep", type=positive_int, default=indices.DEFAULT_KEEP, help="versioned indices kept per kind (default: %(default)s)")
     run.add_argument("--keep-failed", action="store_true", help="keep a failed run's indices for inspection")
-    run.add_argument("--chunk-size", type=_positive_int, default=bulk.chunk_size, help="documents per bulk request (default: %(default)s)")
+    run.add_argument("--chunk-size", type=positive_int, default=bulk.chunk_size, help="documents per bulk request (default: %(default)s)")
     run.add_argument("--max-retries", type=int, default=bulk.max_retries, help="retries of a rejected bulk item (default: %(default)s)")
-    run.add_argument("--export-partitions", type=_positive_int, default=None, help="parallel bulk writers per index (default: Spark parallelism)")
+    run.add_argument("--export-partitions", type=positive_int, default=None, help="parallel bulk writers per index (default: Spark parallelism)")
     run.add_argument("--max-reject-share", type=float, default=0.01, help="cleaning's reject threshold (default: %(default)s)")
     run.add_argument("--json", action="store_true", help="print the final run record as JSON")
     run.set_defaults(func=run_command)
@@ -91,24 +78,16 @@ def register(subparsers: Any) -> None:
     runs_sub.required = True
     listing = runs_sub.add_parser("list", help="newest runs first; * marks the one the aliases serve", epilog=ENV_HELP)
     _es_arguments(listing)
-    listing.add_argument("--size", type=_positive_int, default=20, help="how many runs (default: %(default)s)")
+    listing.add_argument("--size", type=positive_int, default=20, help="how many runs (default: %(default)s)")
     listing.add_argument("--json", action="store_true", help="print the records as JSON")
     listing.set_defaults(func=runs_list_command)
 
 
-ALS_FLAGS = ("kind", "rank", "reg_param", "alpha", "max_iter", "seed")
-
-
 def als_params(args: argparse.Namespace) -> ALSParams:
-    """The kind's tuned defaults (as `movierec train` uses them) with every ALS flag given applied."""
+    """The kind's defaults (as `movierec train` uses them) with every ALS flag given applied."""
     from pipeline.evaluate import default_params
 
-    base = default_params("rating" if args.kind == "explicit" else "ranking")
-    changes = {name: getattr(args, name) for name in ALS_FLAGS if getattr(args, name) is not None}
-    try:
-        return base.replace(**changes)
-    except ValueError as exc:
-        raise PipelineError(f"invalid ALS parameters: {exc}") from exc
+    return params_from_args(args, default_params("rating" if args.kind == "explicit" else "ranking"))
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
