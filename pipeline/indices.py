@@ -191,23 +191,27 @@ def swap_aliases(es: Elasticsearch, prefix: str, new: Mapping[str, str]) -> dict
 # --------------------------------------------------------------------------- pruning
 
 
-def prune_plan(existing: Iterable[str], prefix: str, keep: int, protect: Iterable[str] = ()) -> list[str]:
+def prune_plan(existing: Mapping[str, int], prefix: str, keep: int, protect: Iterable[str] = ()) -> list[str]:
     """Versioned indices to delete: per kind all but the `keep` newest; never a protected (live) one.
 
-    Run ids start with a UTC timestamp, so the name order is the age order.
+    `existing` maps index names to their creation time (ms, `index.creation_date`). Age comes from
+    that, not from the name: two runs started in the same second have run ids whose order is their
+    random suffix's. The run id only breaks ties.
     """
     if keep < 1:
         raise ValueError("keep must be >= 1 (the live run is always kept)")
     protected = set(protect)
     doomed = []
     for kind in RUN_KINDS:
-        mine = sorted((i for i in existing if run_id_of(i, prefix, kind)), key=lambda i: run_id_of(i, prefix, kind), reverse=True)
+        mine = [i for i in existing if run_id_of(i, prefix, kind)]
+        mine.sort(key=lambda i: (existing[i], run_id_of(i, prefix, kind)), reverse=True)
         doomed.extend(i for i in mine[keep:] if i not in protected)
     return doomed
 
 
 def prune(es: Elasticsearch, prefix: str, keep: int = DEFAULT_KEEP) -> list[str]:
     """Delete old versioned indices, keeping the newest `keep` per kind and whatever an alias serves."""
-    existing = list(es.indices.get(index=f"{prefix}-*", expand_wildcards="open,closed").body)
+    found = es.indices.get(index=f"{prefix}-*", expand_wildcards="open,closed").body
+    existing = {name: int(info["settings"]["index"]["creation_date"]) for name, info in found.items()}
     live = [i for targets in alias_targets(es, prefix).values() for i in targets]
     return delete_indices(es, prune_plan(existing, prefix, keep, live))

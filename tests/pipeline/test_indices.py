@@ -36,16 +36,17 @@ def test_alias_actions_remove_old_and_add_new_for_every_kind():
 
 
 def test_prune_plan_keeps_newest_per_kind_and_the_live_run():
-    existing = [
-        "mr-movies-20260101-000000-aaaaaa",
-        "mr-movies-20260102-000000-bbbbbb",
-        "mr-movies-20260103-000000-cccccc",
-        "mr-movies-20260104-000000-dddddd",
-        "mr-users-20260101-000000-aaaaaa",
-        "mr-users-20260104-000000-dddddd",
-        "mr-runs",
-        "other-movies-20250101-000000-eeeeee",
-    ]
+    day = 86_400_000  # creation dates in ms, one day apart, in the same order as the names
+    existing = {
+        "mr-movies-20260101-000000-aaaaaa": 1 * day,
+        "mr-movies-20260102-000000-bbbbbb": 2 * day,
+        "mr-movies-20260103-000000-cccccc": 3 * day,
+        "mr-movies-20260104-000000-dddddd": 4 * day,
+        "mr-users-20260101-000000-aaaaaa": 1 * day,
+        "mr-users-20260104-000000-dddddd": 4 * day,
+        "mr-runs": 0,
+        "other-movies-20250101-000000-eeeeee": 0,
+    }
     live = ["mr-movies-20260101-000000-aaaaaa"]  # e.g. rolled back by hand: never deleted
     assert prune_plan(existing, "mr", keep=2, protect=live) == ["mr-movies-20260102-000000-bbbbbb"]
     assert prune_plan(existing, "mr", keep=1) == [
@@ -56,6 +57,16 @@ def test_prune_plan_keeps_newest_per_kind_and_the_live_run():
     ]
     with pytest.raises(ValueError):
         prune_plan(existing, "mr", keep=0)
+
+
+def test_prune_plan_orders_runs_of_the_same_second_by_creation_date():
+    # Same start second: the random suffix sorts "ffffff" after "000001", but it was created first.
+    existing = {
+        "mr-movies-20260101-000000-ffffff": 1_000,
+        "mr-movies-20260101-000000-000001": 1_005,
+        "mr-movies-20260101-000000-800000": 1_009,
+    }
+    assert prune_plan(existing, "mr", keep=2) == ["mr-movies-20260101-000000-ffffff"]
 
 
 def test_vector_sample_query_asks_for_vectors_in_source():
