@@ -26,7 +26,7 @@ RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"
 
 
 def new_run_id(now: dt.datetime | None = None, token: str | None = None) -> str:
-    """`YYYYmmdd-HHMMSS-<6 hex>` in UTC: sorts by start time, unique per run."""
+    """`YYYYmmdd-HHMMSS-<6 hex>` in UTC: unique per run; sorts by start second (ties by the random suffix)."""
     now = now or dt.datetime.now(dt.timezone.utc)
     token = token if token is not None else secrets.token_hex(3)
     return f"{now.astimezone(dt.timezone.utc):%Y%m%d-%H%M%S}-{token}"
@@ -148,8 +148,9 @@ def get_run(es: Elasticsearch, prefix: str, run_id: str) -> dict:
 
 
 def list_runs(es: Elasticsearch, prefix: str, size: int = 20) -> list[dict]:
-    """The newest runs first (run ids sort by start time)."""
-    resp = es.search(index=runs_index(prefix), size=size, sort=[{"run_id": {"order": "desc"}}], query={"match_all": {}})
+    """The newest runs first: by start time in ms (run ids alone tie within a second)."""
+    order = [{"started_at": {"order": "desc"}}, {"run_id": {"order": "desc"}}]
+    resp = es.search(index=runs_index(prefix), size=size, sort=order, query={"match_all": {}})
     return [hit["_source"] for hit in resp["hits"]["hits"]]
 
 
