@@ -2508,13 +2508,10 @@ class _Batch:
             args = [self.double(self.ev(a)) for a in node.args]
             if node.name == "saturation" and len(args) == 2:
                 v, k = args
-                with np.errstate(all="ignore"):
-                    return _BVal("double", np.true_divide(v.v, k.v + v.v), _or_err(v.err, k.err))
+                return _BVal("double", _SATURATION_NP(v.v, k.v), _or_err(v.err, k.err))
             if node.name == "sigmoid" and len(args) == 3:
                 v, k, a = args
-                with np.errstate(all="ignore"):
-                    va = _np_pow(v.v, a.v)
-                    return _BVal("double", np.true_divide(va, _np_pow(k.v, a.v) + va), _or_err(v.err, k.err, a.err))
+                return _BVal("double", _SIGMOID_NP(v.v, k.v, a.v), _or_err(v.err, k.err, a.err))
         raise _NoBatch
 
     def vector(self, fn: str, query: list, field: str) -> _BVal:
@@ -2535,43 +2532,27 @@ class _Batch:
         return _BVal("double", out, ~present)
 
 
-def _np_pow(x: Any, y: Any) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        r = np.power(x, y)
-    return np.where(np.isnan(y) | ((np.abs(x) == 1.0) & np.isinf(y)), np.nan, np.where(y == 0, 1.0, r))
+def _elementwise(fn: Callable[..., float], arity: int) -> Callable[..., np.ndarray]:
+    """`fn`, the one scalar implementation of a Java function, applied to each element.
 
+    The batch path must give exactly what per-document execution gives (Elasticsearch has
+    one implementation, `java.lang.Math`), and numpy's vectorised log/exp/pow differ from
+    libm's in the last ulp for some inputs, so both paths call the same scalar code.
+    """
+    ufunc = np.frompyfunc(lambda *xs: fn(*(float(x) for x in xs)), arity, 1)
 
-def _np_signum(x: np.ndarray) -> np.ndarray:
-    return np.where((x == 0) | np.isnan(x), x, np.sign(x))
+    def call(*arrays: Any) -> np.ndarray:
+        return np.asarray(ufunc(*(np.asarray(a, dtype=np.float64) for a in arrays)), dtype=np.float64)
 
-
-def _np_max(a: Any, b: Any) -> np.ndarray:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return np.where((a == 0) & (b == 0), a + b, np.maximum(a, b))
-
-
-def _np_min(a: Any, b: Any) -> np.ndarray:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return np.where((a == 0) & (b == 0), -((-a) + (-b)), np.minimum(a, b))
+    return call
 
 
 _MATH_NP: dict[str, tuple[int, Callable[..., np.ndarray]]] = {
-    "log": (1, np.log),
-    "log10": (1, np.log10),
-    "log1p": (1, np.log1p),
-    "exp": (1, np.exp),
-    "expm1": (1, np.expm1),
-    "sqrt": (1, np.sqrt),
-    "abs": (1, np.abs),
-    "floor": (1, np.floor),
-    "ceil": (1, np.ceil),
-    "signum": (1, _np_signum),
-    "pow": (2, _np_pow),
-    "max": (2, _np_max),
-    "min": (2, _np_min),
+    **{name: (1, _elementwise(fn, 1)) for name, fn in _MATH_1.items()},
+    **{name: (2, _elementwise(fn, 2)) for name, fn in _MATH_2.items()},
 }
+_SATURATION_NP = _elementwise(_saturation, 2)
+_SIGMOID_NP = _elementwise(_sigmoid, 3)
 
 
 # --------------------------------------------------------------------------- public entry points

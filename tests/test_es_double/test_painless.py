@@ -416,6 +416,16 @@ def test_batch_equals_per_document_execution() -> None:
         "doc['bayes_rating'].size() == 0 ? _score : _score * Math.log10(1 + doc['bayes_rating'].value * params.w)",
         "(int) (_score * 10) / 3 + Math.max(_score, params.w)",
         "(int) (_score * 10 - 10) % 3 + (params.zero == 0 ? 0 : 7 / params.zero)",
+        # Every Math function, saturation and sigmoid over real-valued inputs: numpy's vectorised
+        # log/exp/pow differ from libm in the last ulp on some inputs, so the batch path must not use them.
+        "Math.log(1 + _score) + Math.log1p(_score) + Math.exp(_score) + Math.expm1(_score) + Math.sqrt(_score)",
+        "Math.pow(_score, 1.7) + Math.pow(params.w, _score) + Math.cbrt(_score - 1) + Math.hypot(_score, params.w)",
+        "Math.sin(_score) + Math.cos(_score) + Math.tan(_score) + Math.asin(_score - 1) + Math.acos(_score / 2)",
+        "Math.atan(_score) + Math.atan2(_score, params.w) + Math.sinh(_score) + Math.cosh(_score) + Math.tanh(_score)",
+        "Math.log10(_score) + Math.toDegrees(_score) + Math.toRadians(_score) + Math.IEEEremainder(_score * 7, 3)",
+        "Math.floor(_score * 3) + Math.ceil(_score * 3) + Math.rint(_score * 3) + Math.signum(_score - 1) + Math.abs(_score - 1)",
+        "Math.min(_score, 1) + Math.max(_score, 1) + Math.ulp(_score) + Math.nextUp(_score) + Math.copySign(_score, -1)",
+        "saturation(_score, 0.7) + sigmoid(_score, 0.7, 1.3)",
     ]
     ctx = _batch(params, scores, columns, types)
     for src in sources:
