@@ -246,8 +246,15 @@ class FloatArray(list):
     """A Java `float[]` (what `vectorValue` returns)."""
 
 
-def _f32(x: float) -> float:
+def _f32(x: float | int) -> float:
+    """`x` rounded to a Java float, in one IEEE rounding (JLS 5.1.2: int/long to float too).
+
+    A long must not pass through a double first: `(float) (2^60 + 2^36 + 1)` is 2^60 + 2^37 in
+    Java, but rounding to double and then to float lands on the tie 2^60 + 2^36 and gives 2^60.
+    """
     with np.errstate(over="ignore"):
+        if isinstance(x, int):
+            return float(np.float32(np.int64(x)))
         return float(np.float32(x))
 
 
@@ -1114,9 +1121,7 @@ def _arith(op: str, a: Any, b: Any, node: Any) -> Any:
         return _java_str(a) + _java_str(b)
     kind = _promote(a, b, op, node)
     if kind >= _FLOAT:
-        x, y = float(a), float(b)
-        if kind == _FLOAT:
-            x, y = _f32(x), _f32(y)
+        x, y = (_f32(a), _f32(b)) if kind == _FLOAT else (float(a), float(b))
         if op == "+":
             r = x + y
         elif op == "-":
@@ -1147,9 +1152,7 @@ def _arith(op: str, a: Any, b: Any, node: Any) -> Any:
 def _compare(op: str, a: Any, b: Any, node: Any) -> bool:
     kind = _promote(a, b, op, node)
     if kind >= _FLOAT:
-        x, y = float(a), float(b)
-        if kind == _FLOAT:
-            x, y = _f32(x), _f32(y)
+        x, y = (_f32(a), _f32(b)) if kind == _FLOAT else (float(a), float(b))
     else:
         x, y = int(a), int(b)
     if op == "<":
@@ -1185,9 +1188,7 @@ def _def_equals(a: Any, b: Any) -> bool:
     if ka >= 0 and kb >= 0:
         kind = max(kb, ka)
         if kind >= _FLOAT:
-            x, y = float(a), float(b)
-            if kind == _FLOAT:
-                x, y = _f32(x), _f32(y)
+            x, y = (_f32(a), _f32(b)) if kind == _FLOAT else (float(a), float(b))
             return x == y
         return int(a) == int(b)
     if isinstance(a, DocValues) or isinstance(b, DocValues):
@@ -1204,7 +1205,7 @@ def _cast_explicit(target: str, v: Any, node: Any) -> Any:
     if target == "double":
         return float(v)
     if target == "float":
-        return JFloat(_f32(float(v)))
+        return JFloat(_f32(v))
     if kind >= _FLOAT:
         x = float(v)
         lo, hi = (_INT_MIN, _INT_MAX) if target == "int" else (_LONG_MIN, _LONG_MAX)
@@ -1572,6 +1573,7 @@ class _Compiler:
         self.scopes: list[dict[str, tuple[int, str]]] = [{}]
         self.nslots = 0
         self.uses_score = False
+        self.stypes: dict[int, str] = {}  # id(node) -> static type, for the batch path's promotions
 
     # -- scopes
     def lookup(self, name: str) -> tuple[int, str] | None:
@@ -1709,7 +1711,9 @@ class _Compiler:
     # -- expressions
     def expr(self, node: Node) -> _Expr:
         method = getattr(self, "x_" + type(node).__name__)
-        return method(node)
+        out = method(node)
+        self.stypes[id(node)] = out.stype
+        return out
 
     def x_Lit(self, node: Lit) -> _Expr:
         value = node.value
@@ -2243,9 +2247,10 @@ def _or_err(*masks: np.ndarray | None) -> np.ndarray | None:
 class _Batch:
     """Evaluates the AST over all documents with numpy; raises `_NoBatch` when it cannot."""
 
-    def __init__(self, ctx: BatchContext, n: int) -> None:
+    def __init__(self, ctx: BatchContext, n: int, stypes: dict[int, str]) -> None:
         self.ctx = ctx
         self.n = n
+        self.stypes = stypes
         self.locals: dict[str, _BVal] = {}
         self.columns: dict[str, Sequence[list]] = {}
 
@@ -2439,14 +2444,14 @@ class _Batch:
         if cond.kind != "boolean":
             raise _NoBatch
         then, other = self.ev(node.then), self.ev(node.other)
-        if then.kind not in _NUMERIC or other.kind not in _NUMERIC:
-            if then.kind == other.kind == "boolean":
-                kind = "boolean"
-            else:
-                raise _NoBatch
-        else:
-            kind = _static_promote(then.kind, other.kind)
+        static = (self.stypes.get(id(node.then)), self.stypes.get(id(node.other)))
+        if static[0] in _NUMERIC and static[1] in _NUMERIC and then.kind in _NUMERIC and other.kind in _NUMERIC:
+            kind = _static_promote(then.kind, other.kind)  # both typed: binary numeric promotion
             then, other = self.convert(then, kind), self.convert(other, kind)
+        elif then.kind == other.kind and (then.kind in _NUMERIC or then.kind == "boolean"):
+            kind = then.kind  # a def branch: Painless keeps the chosen value's own type
+        else:
+            raise _NoBatch
         c = np.asarray(cond.v, dtype=bool)
         err = _or_err(cond.err, None if then.err is None else (c & then.err), None if other.err is None else (~c & other.err))
         return _BVal(kind, np.where(c, then.v, other.v), err)
@@ -2572,6 +2577,7 @@ class CompiledScript:
             _locate(exc, source, lang)
             raise
         self._nslots = compiler.nslots
+        self._stypes = compiler.stypes
         self.needs_score = compiler.uses_score
         self._last_params: tuple[dict, dict] | None = None
 
@@ -2603,7 +2609,7 @@ class CompiledScript:
         """Scores for all documents of `ctx` (float64), identical to calling `execute` on each."""
         n = len(ctx.scores)
         try:
-            return _Batch(ctx, n).run(self._body)
+            return _Batch(ctx, n, self._stypes).run(self._body)
         except _NoBatch:
             pass
         except UnsupportedScript:

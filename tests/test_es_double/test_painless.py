@@ -393,6 +393,30 @@ def _batch(params: dict, scores: list[float], columns: dict, types: dict) -> Bat
     return BatchContext(params, np.asarray(scores), lambda f: columns.get(f, [[]] * len(scores)), lambda f: types.get(f))
 
 
+def test_long_to_float_is_one_rounding_and_def_conditionals_keep_their_type() -> None:
+    """Java values, per document and in batch.
+
+    JLS 5.1.2: long -> float rounds once to nearest (2^60 + 2^36 + 1 -> 2^60 + 2^37; through a
+    double it would land on the tie 2^60 + 2^36 and round to even, 2^60). Painless
+    `AnalyzerCaster.promoteConditional`: a conditional with a def operand is def, so
+    `(c ? 1 : params.w) / 2` divides the int 1 by 2.
+    """
+    params = {"big": 2**60 + 2**36 + 1, "w": 0.5, "i": 3}
+    cases = {
+        "(float) params.big": float(2**60 + 2**37),
+        "float f = params.big; return f;": float(2**60 + 2**37),
+        "params.big == 1152921642045800448.0f ? 1 : 0": 1.0,
+        "(_score > 1 ? 1 : params.w) / 2": 0.0,
+        "(_score > 1 ? params.i : params.w) / 2": 1.0,
+        "(_score > 1 ? 1 : 2.5) / 2": 0.5,
+    }
+    ctx = _batch(params, [2.0, 2.0], {}, {})
+    for src, want in cases.items():
+        script = compile_script(src)
+        assert script.execute(ScriptContext(params, 2.0, lambda f: [], lambda f: None)) == want, src
+        assert script.execute_batch(ctx).tolist() == [want, want], src
+
+
 def test_batch_equals_per_document_execution() -> None:
     """execute_batch gives exactly the per-document results (the vectorised path)."""
     rng = np.random.default_rng(7)
@@ -403,7 +427,7 @@ def test_batch_equals_per_document_execution() -> None:
     ratings[9] = []
     columns = {"factors": vectors, "bayes_rating": ratings}
     types = {"factors": "dense_vector", "bayes_rating": "float"}
-    params = {"query_vector": list(map(float, rng.normal(size=d))), "w": 0.5, "zero": 0}
+    params = {"query_vector": list(map(float, rng.normal(size=d))), "w": 0.5, "zero": 0, "i": 3, "big": 2**60 + 2**36 + 1}
     scores = list(rng.uniform(0, 2, size=n))
     sources = [
         "doc['factors'].size() == 0 ? 0 : dotProduct(params.query_vector, 'factors')",
@@ -426,6 +450,11 @@ def test_batch_equals_per_document_execution() -> None:
         "Math.floor(_score * 3) + Math.ceil(_score * 3) + Math.rint(_score * 3) + Math.signum(_score - 1) + Math.abs(_score - 1)",
         "Math.min(_score, 1) + Math.max(_score, 1) + Math.ulp(_score) + Math.nextUp(_score) + Math.copySign(_score, -1)",
         "saturation(_score, 0.7) + sigmoid(_score, 0.7, 1.3)",
+        # long -> float is one rounding on both paths (JLS 5.1.2), in casts, arithmetic and comparisons.
+        "(float) params.big + (params.big + 0.5f) + (params.big == 1152921642045800448.0f ? 1 : 0) + _score",
+        # A conditional with a def branch keeps the chosen value's own type (Painless promoteConditional):
+        # int 1 / 2 is 0, not 0.5; both branches typed promote to double.
+        "(_score > 1 ? params.i : params.w) / 2 + (_score > 1 ? 1 : params.w) / 2 + (_score > 1 ? 1 : 2.5) / 2",
     ]
     ctx = _batch(params, scores, columns, types)
     for src in sources:
