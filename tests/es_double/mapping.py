@@ -185,6 +185,19 @@ _UNSUPPORTED_PARAMS = {
 _STANDARD_ANALYZERS = ("standard", "default")
 
 
+def default_vector_index_options(dims: int | None) -> dict[str, Any]:
+    """The index_options an indexed float dense_vector gets when the mapping names none.
+
+    int8_hnsw (8.14+, YAML REST test search.vectors/80_dense_vector_indexed_by_default.yml "Default index
+    options for dense_vector"); from 9.1, bbq_hnsw with rescore oversample 3.0 for dims >= 384
+    (DenseVectorFieldMapper BBQ_DIMS_DEFAULT_THRESHOLD, DEFAULT_OVERSAMPLE; dense-vector docs). m and
+    ef_construction are Lucene's defaults 16 and 100.
+    """
+    if dims is not None and dims >= 384:
+        return {"type": "bbq_hnsw", "m": 16, "ef_construction": 100, "rescore_vector": {"oversample": 3.0}}
+    return {"type": "int8_hnsw", "m": 16, "ef_construction": 100}
+
+
 @dataclass
 class VectorSpec:
     """`dense_vector` parameters after Elasticsearch's defaults are applied."""
@@ -498,6 +511,8 @@ class Mapping:
                     item["index"] = spec.vector.indexed
                     if spec.vector.similarity is not None:
                         item["similarity"] = spec.vector.similarity
+                    if spec.vector.indexed and "index_options" not in item:
+                        item["index_options"] = default_vector_index_options(spec.vector.dims)
                 if spec.subfields:
                     item["fields"] = {n: {k: v for k, v in s.params.items()} for n, s in spec.subfields.items()}
                 out[name] = item

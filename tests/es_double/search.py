@@ -325,9 +325,15 @@ def parse_search(body: Any, params: dict[str, str]) -> SearchRequest:
                 raise E.illegal_argument(f"[track_total_hits] parameter must be positive or equals to -1, got {track}")
             if track == -1:
                 track = True
+    # RestSearchAction.checkRestTotalHits: an integer total needs accurate tracking (YAML REST test
+    # search/220_total_hits_object.yml: "... cannot be used if the tracking of total hits is not accurate, got 100")
     rest_int = params.get("rest_total_hits_as_int") == "true"
-    if rest_int and track is not True and track is not False:
+    if rest_int and tth_raw is None:
         track = True
+    elif rest_int and track is not True and track is not False:
+        raise E.illegal_argument(
+            f"[rest_total_hits_as_int] cannot be used if the tracking of total hits is not accurate, got {track}"
+        )
     aggs = body.get("aggs", body.get("aggregations"))
     if "aggs" in body and "aggregations" in body:
         raise E.parsing_error("Found two aggregation type definitions in [aggregations]: [aggs] and [aggregations]")
@@ -526,7 +532,9 @@ def _search_locked(
     hits, max_score = _collect_hits(cluster, request, runs)
     took = int((time.monotonic() - started) * 1000)
     hits_obj: dict[str, Any] = {}
-    if request.track_total_hits is not False:
+    if request.track_total_hits is False and request.rest_total_hits_as_int:
+        hits_obj["total"] = -1  # 220_total_hits_object.yml ("track_total_hits with rest_total_hits_as_int")
+    elif request.track_total_hits is not False:
         if request.rest_total_hits_as_int:
             hits_obj["total"] = total
         else:

@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from tests.es_double import errors as E
 from tests.es_double.errors import EsError
 from tests.es_double.faults import FaultState
+from tests.es_double.jsonloc import token_name
 from tests.es_double.search import check_params, execute_count, execute_search
 from tests.es_double.source_filter import parse_body_source, parse_url_source
 from tests.es_double.store import Cluster, IndexState, parse_index_settings
@@ -527,6 +528,13 @@ class EsApp:
     def mget(self, request: Request, args: list[str]) -> Response:
         check_params(request.params, self._GET_PARAMS, request.path)
         body = request.json(required=True)
+        if isinstance(body, dict):
+            # MultiGetRequest.add: only the arrays `docs` and `ids` at the top level (so `_source` there is a 400)
+            for key, value in body.items():
+                if not isinstance(value, list):
+                    raise E.parsing_error(f"unexpected token [{token_name(value)}], expected [FIELD_NAME] or [START_ARRAY]")
+                if key not in ("docs", "ids"):
+                    raise E.parsing_error(f"unknown key [{key}] for a START_ARRAY, expected [docs] or [ids]")
         if not isinstance(body, dict) or not ("docs" in body or "ids" in body):
             raise E.illegal_argument(
                 "Unknown key for a START_OBJECT in [_na]" if isinstance(body, dict) else "request body is required"
@@ -552,8 +560,17 @@ class EsApp:
                 "Validation Failed: "
                 + " ".join(f"{k + 1}: index is missing for doc {n};" for k, n in enumerate(missing_index)),
             )
+        # realtime=false reads what the last refresh made visible; refresh=true refreshes first
+        # (YAML REST test mget/60_realtime_refresh.yml)
+        realtime = request.params.get("realtime", "true") != "false"
         docs = []
         with self.cluster.lock:
+            if request.params.get("refresh") in ("", "true"):
+                for index in sorted({i for i, _, _ in items if i is not None}):
+                    try:
+                        self.cluster.resolve_single(index).refresh()
+                    except EsError:
+                        pass  # a missing index is reported per document below
             for index, doc_id, source_opt in items:
                 spec = base_spec
                 if source_opt is not None:
@@ -562,7 +579,7 @@ class EsApp:
                         body_spec = dataclasses.replace(body_spec, exclude_vectors=base_spec.exclude_vectors)
                     spec = body_spec
                 try:
-                    _, doc = self.cluster.get_document(index, doc_id, spec)
+                    _, doc = self.cluster.get_document(index, doc_id, spec, realtime=realtime)
                 except EsError as exc:
                     doc = {"_index": index, "_id": doc_id, "error": {"root_cause": exc.root_causes(), **exc.to_dict()}}
                 docs.append(doc)

@@ -142,6 +142,8 @@ def parse_index_settings(settings: Any) -> dict[str, str]:
         elif full in _BOOL_SETTINGS:
             if text not in ("true", "false"):
                 raise E.illegal_argument(f"Failed to parse value [{text}] as only [true] or [false] are allowed.")
+            if full == "index.query.parse.allow_unmapped_fields" and text == "false":
+                raise E.unsupported(f"index setting [{full}: false] (queries on unmapped fields are always allowed)")
         elif full in _TIME_SETTINGS:
             if not _TIME_VALUE.fullmatch(text):
                 raise E.illegal_argument(
@@ -174,8 +176,15 @@ def _check_name_characters(name: str, error: Callable[[str, str], EsError]) -> N
         raise error(name, "must not start with '_', '-', or '+'")
 
 
+def refuse_date_math(name: str) -> None:
+    """Date math index names (`<logs-{now/d}>`) resolve against the clock in Elasticsearch; not here."""
+    if name.startswith("<") and name.endswith(">"):
+        raise E.unsupported(f"date math index name [{name}]")
+
+
 def validate_index_name(name: str) -> None:
     """MetadataCreateIndexService.validateIndexOrAliasName + the lowercase rule."""
+    refuse_date_math(name)
     if not name:
         raise E.invalid_index_name(name, "must not be empty")
     _check_name_characters(name, E.invalid_index_name)
@@ -363,6 +372,7 @@ class Cluster:
         chosen: dict[str, IndexState] = {}
         wildcard_seen = False
         for part in parts:
+            refuse_date_math(part)
             if part.startswith("-") and wildcard_seen:
                 pattern = part[1:]
                 for name in list(chosen):
@@ -395,6 +405,7 @@ class Cluster:
 
     def resolve_single(self, name: str) -> IndexState:
         """For get/update/delete of one document: an index, or an alias with one (write) index."""
+        refuse_date_math(name)
         if name in self.indices:
             return self.indices[name]
         members = self.aliases().get(name)
@@ -502,7 +513,7 @@ class Cluster:
             raise EsError(400, "action_request_validation_exception", "Validation Failed: 1: No action specified;")
         with self.lock:
             plan: list[tuple[str, str, str, AliasInfo | None, bool]] = []
-            results: list[dict[str, Any]] = []
+            results: list[dict[str, Any]] = []  # one per action, naming the indices it resolved to
             errors = False
             removed_indices: set[str] = set()
             for raw in actions:
@@ -525,10 +536,12 @@ class Cluster:
                         "Validation Failed: 1: One of [index/indices] is required;",
                     )
                 concrete = self.resolve(",".join(indices), allow_aliases=False)
+                resolved = sorted(i.name for i in concrete)
                 if kind == "remove_index":
                     for idx in concrete:
                         plan.append(("remove_index", idx.name, "", None, False))
                         removed_indices.add(idx.name)
+                    results.append({"action": {"type": kind, "indices": resolved, "aliases": []}, "status": 200})
                     continue
                 if kind == "add":
                     for key in ("filter", "routing", "index_routing", "search_routing"):
@@ -539,6 +552,7 @@ class Cluster:
                         for alias in aliases_list:
                             validate_alias_name(alias)
                             plan.append(("add", idx.name, alias, info, False))
+                    results.append({"action": {"type": kind, "indices": resolved, "aliases": aliases_list}, "status": 200})
                     continue
                 # remove: expands alias wildcards against the index's current aliases
                 removed = 0
@@ -550,7 +564,7 @@ class Cluster:
                         plan.append(("remove", idx.name, alias, None, bool(must_exist)))
                         removed += 1
                 result: dict[str, Any] = {
-                    "action": {"type": "remove", "indices": sorted(i.name for i in concrete), "aliases": aliases_list},
+                    "action": {"type": "remove", "indices": resolved, "aliases": aliases_list},
                     "status": 200,
                 }
                 if removed == 0:
@@ -561,7 +575,7 @@ class Cluster:
                 results.append(result)
                 continue
             if not plan:
-                raise _aliases_missing([a for r in results for a in r["action"]["aliases"]])
+                raise _aliases_missing([a for r in results if r["status"] == 404 for a in r["action"]["aliases"]])
             # validate the whole plan against the state it would produce
             for kind, index_name, alias, _info, must in plan:
                 if kind == "add":
@@ -585,27 +599,11 @@ class Cluster:
                 elif kind == "remove":
                     idx.aliases.pop(alias, None)
             self._check_write_indices()
-        full_results = self._action_results(actions, results) if errors else None
+        # action_results (8.14+) only when an action failed; each names the concrete indices it
+        # resolved to: YAML REST test indices.update_aliases/40_must_exist.yml ("Single result per input action")
         out: dict[str, Any] = {"acknowledged": True, "errors": errors}
-        if full_results is not None:
-            out["action_results"] = full_results
-        return out
-
-    def _action_results(self, actions: list[Any], remove_results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        out = []
-        removes = iter(remove_results)
-        for raw in actions:
-            kind, spec = _alias_action(raw)
-            if kind == "remove":
-                out.append(next(removes))
-                continue
-            indices = _as_list(spec.get("indices", spec.get("index")), "index")
-            aliases_list = _as_list(spec.get("aliases", spec.get("alias")), "alias") if kind == "add" else []
-            entry: dict[str, Any] = {
-                "action": {"type": kind, "indices": sorted(indices), "aliases": aliases_list},
-                "status": 200,
-            }
-            out.append(entry)
+        if errors:
+            out["action_results"] = results
         return out
 
     def _check_write_indices(self) -> None:
@@ -643,7 +641,9 @@ class Cluster:
                 if index_expr
                 else sorted(self.indices.values(), key=lambda i: i.name)
             )
-            patterns = alias_expr.split(",") if alias_expr and alias_expr not in ("_all", "*") else None
+            # No alias name lists every index; a name (even `_all` or `*`) lists only indices having a
+            # matching alias: YAML REST test indices.get_alias/10_basic.yml ("Get aliases via /_alias/_all")
+            patterns = None if alias_expr is None else ["*" if p == "_all" else p for p in alias_expr.split(",")]
             out: dict[str, Any] = {}
             found: set[str] = set()
             for idx in indices:
@@ -655,9 +655,12 @@ class Cluster:
                 if chosen or patterns is None:
                     out[idx.name] = {"aliases": chosen}
             if patterns is not None:
-                missing = [p for p in patterns if "*" not in p and p not in found]
+                # "alias [a] missing" / "aliases [a,b] missing", names sorted (10_basic.yml, "Existent and
+                # non-existent aliases returns 404 and the existing alias")
+                missing = sorted({p for p in patterns if "*" not in p and p not in found})
                 if missing:
-                    body = {"error": f"alias [{','.join(missing)}] missing", "status": 404}
+                    noun = "alias" if len(missing) == 1 else "aliases"
+                    body = {"error": f"{noun} [{','.join(missing)}] missing", "status": 404}
                     body.update(out)
                     return 404, body
                 if not out and index_expr is None:

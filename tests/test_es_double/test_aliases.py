@@ -182,3 +182,65 @@ def test_search_over_alias_spanning_two_indices(es: Elasticsearch, two_indices: 
     old, new, alias = two_indices
     es.indices.update_aliases(actions=[{"add": {"index": new, "alias": alias}}])
     assert sorted(ids(es.search(index=alias))) == ["new", "old"]
+
+
+def test_action_results_name_the_resolved_indices(es: Elasticsearch, index_prefix: str) -> None:
+    """Each action result lists the concrete indices its wildcard resolved to, add and remove alike.
+
+    rest-api-spec/src/yamlRestTest/resources/rest-api-spec/test/indices.update_aliases/40_must_exist.yml
+    ("Single result per input action")
+    """
+    first, second = f"{index_prefix}-test_index1", f"{index_prefix}-test_index2"
+    create(es, first, {})
+    create(es, second, {})
+    response = es.indices.update_aliases(
+        actions=[
+            {"add": {"index": f"{index_prefix}-test_index*", "aliases": f"{index_prefix}-test_alias1"}},
+            {"remove": {"index": f"{index_prefix}-test_index*", "aliases": f"{index_prefix}-test_non_existing"}},
+        ]
+    )
+    assert response["errors"] is True
+    results = response["action_results"]
+    assert len(results) == 2
+    assert results[0] == {
+        "action": {"type": "add", "indices": [first, second], "aliases": [f"{index_prefix}-test_alias1"]},
+        "status": 200,
+    }
+    assert results[1]["action"] == {
+        "type": "remove",
+        "indices": [first, second],
+        "aliases": [f"{index_prefix}-test_non_existing"],
+    }
+    assert (results[1]["status"], results[1]["error"]["type"]) == (404, "aliases_not_found_exception")
+
+
+def test_get_alias_all_lists_only_indices_with_aliases(
+    es: Elasticsearch, two_indices: tuple[str, str, str], index_prefix: str
+) -> None:
+    """`GET /_alias/_all` and `/_alias/*` leave out indices without aliases; `GET /_alias` lists them.
+
+    rest-api-spec/src/yamlRestTest/resources/rest-api-spec/test/indices.get_alias/10_basic.yml
+    ("Get aliases via /_alias/_all", "Get aliases via /_alias/*", "Get all aliases via /_alias")
+    """
+    old, new, alias = two_indices
+    for name in ("_all", "*"):
+        body = es.indices.get_alias(name=name).body
+        assert body.get(old) == {"aliases": {alias: {}}}, name
+        assert new not in body, name
+    assert es.indices.get_alias().body[new] == {"aliases": {}}
+
+
+def test_several_missing_aliases_are_named_sorted(
+    es: Elasticsearch, two_indices: tuple[str, str, str], index_prefix: str
+) -> None:
+    """Several missing names: 404 "aliases [a,b] missing" (sorted) with the aliases that exist.
+
+    rest-api-spec/src/yamlRestTest/resources/rest-api-spec/test/indices.get_alias/10_basic.yml
+    ("Existent and non-existent aliases returns 404 and the existing alias")
+    """
+    old, _, alias = two_indices
+    with pytest.raises(NotFoundError) as info:
+        es.indices.get_alias(index=old, name=f"{alias},{index_prefix}-zz-missing,{index_prefix}-aa-missing")
+    body = info.value.body
+    assert body["error"] == f"aliases [{index_prefix}-aa-missing,{index_prefix}-zz-missing] missing"
+    assert body[old] == {"aliases": {alias: {}}}

@@ -212,3 +212,30 @@ def test_alias_without_write_index_is_an_item_error(es: Elasticsearch, index_pre
         f"no write index is defined for alias [{alias}]. The write index may be explicitly disabled using "
         f"is_write_index=false or the alias points to multiple indices without one being designated as a write index"
     )
+
+
+def test_index_action_with_op_type_create_is_reported_as_create(es: Elasticsearch, index_prefix: str) -> None:
+    """An `index` action with `op_type: create` comes back under `create`; auto ids stay under `index`.
+
+    rest-api-spec/src/yamlRestTest/resources/rest-api-spec/test/bulk/10_basic.yml ("Empty _id with op_type create")
+    """
+    name = f"{index_prefix}-optype"
+    create(es, name, {"f": {"type": "integer"}})
+    response = es.bulk(
+        refresh=True,
+        operations=[
+            {"index": {"_index": name}},
+            {"f": 3},
+            {"create": {"_index": name}},
+            {"f": 4},
+            {"index": {"_index": name, "op_type": "create"}},
+            {"f": 5},
+            {"index": {"_index": name, "_id": "x", "op_type": "create"}},
+            {"f": 6},
+            {"index": {"_index": name, "_id": "x", "op_type": "create"}},
+            {"f": 7},
+        ],
+    )
+    assert [next(iter(item)) for item in response["items"]] == ["index", "create", "create", "create", "create"]
+    assert [item[next(iter(item))]["status"] for item in response["items"]] == [201, 201, 201, 201, 409]
+    assert es.count(index=name)["count"] == 4

@@ -265,3 +265,34 @@ def test_vector_requested_in_fields_is_returned_there(es: Elasticsearch, index_p
     hit = es.search(index=name, fields=["v"])["hits"]["hits"][0]
     assert hit["fields"]["v"] == [1.0, 2.0, 3.0]
     assert "v" not in hit["_source"]
+
+
+def test_mget_realtime_false_sees_only_refreshed_documents(es: Elasticsearch, index_prefix: str) -> None:
+    """`realtime=false` reads the last refresh's view; `refresh=true` refreshes first.
+
+    rest-api-spec/src/yamlRestTest/resources/rest-api-spec/test/mget/60_realtime_refresh.yml
+    """
+    name = f"{index_prefix}-rt"
+    create(es, name, {"foo": {"type": "keyword"}}, settings={"refresh_interval": -1})
+    es.index(index=name, id="1", document={"foo": "bar"})
+    assert es.mget(index=name, ids=["1"], realtime=False)["docs"][0]["found"] is False
+    assert es.mget(index=name, ids=["1"], realtime=True)["docs"][0]["found"] is True
+    assert es.mget(index=name, ids=["1"], realtime=False, refresh=True)["docs"][0]["found"] is True
+
+
+def test_mget_refuses_top_level_keys_other_than_docs_and_ids(es: Elasticsearch, index_prefix: str) -> None:
+    """Only the arrays `docs` and `ids` may sit at the top of an `_mget` body: `_source` there is a 400.
+
+    elastic/elasticsearch server/src/main/java/org/elasticsearch/action/get/MultiGetRequest.java (add: "unknown key
+    [%s] for a %s, expected [docs] or [ids]", "unexpected token [%s], expected [FIELD_NAME] or [START_ARRAY]")
+    """
+    name = f"{index_prefix}-mgetsrc"
+    create(es, name, {"n": {"type": "integer"}})
+    es.index(index=name, id="1", document={"n": 1})
+    headers = {"accept": "application/json", "content-type": "application/json"}
+    for body, reason in (
+        ({"ids": ["1"], "_source": ["n"]}, "unknown key [_source] for a START_ARRAY, expected [docs] or [ids]"),
+        ({"ids": ["1"], "_source": False}, "unexpected token [VALUE_BOOLEAN], expected [FIELD_NAME] or [START_ARRAY]"),
+    ):
+        error = expect_error(lambda b=body: es.perform_request("POST", f"/{name}/_mget", headers=headers, body=b), 400)
+        assert (error_body(error)["type"], error_body(error)["reason"]) == ("parsing_exception", reason)

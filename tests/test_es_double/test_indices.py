@@ -161,3 +161,50 @@ def test_refresh_all_reports_shards(es: Elasticsearch, index_prefix: str) -> Non
     response = es.indices.refresh(index=name)
     assert response["_shards"]["failed"] == 0
     assert response["_shards"]["successful"] == 1
+
+
+def test_get_mapping_shows_default_vector_index_options(es: Elasticsearch, index_prefix: str) -> None:
+    """An indexed float dense_vector without index_options is int8_hnsw (8.14+), bbq_hnsw from 384 dims (9.1+).
+
+    rest-api-spec/src/yamlRestTest/resources/rest-api-spec/test/search.vectors/80_dense_vector_indexed_by_default.yml
+    ("Default index options for dense_vector"); dense-vector docs ("indexed as bbq_hnsw if dimensions are greater
+    than or equal to 384, otherwise they are indexed as int8_hnsw")
+    """
+    name = f"{index_prefix}-vecdefaults"
+    create(
+        es,
+        name,
+        {
+            "small": {"type": "dense_vector", "dims": 5},
+            "large": {"type": "dense_vector", "dims": 384},
+            "given": {"type": "dense_vector", "dims": 5, "index_options": {"type": "hnsw", "m": 32, "ef_construction": 200}},
+            "plain": {"type": "dense_vector", "dims": 5, "index": False},
+        },
+    )
+    props = es.indices.get_mapping(index=name)[name]["mappings"]["properties"]
+    assert (props["small"]["index"], props["small"]["similarity"]) == (True, "cosine")
+    assert props["small"]["index_options"]["type"] == "int8_hnsw"
+    assert props["large"]["index_options"]["type"] == "bbq_hnsw"
+    assert props["given"]["index_options"] == {"type": "hnsw", "m": 32, "ef_construction": 200}
+    assert "index_options" not in props["plain"]
+
+
+def test_refused_index_features_say_so(es: Elasticsearch, es_double: object, index_prefix: str) -> None:
+    """Date math index names and `allow_unmapped_fields: false` are refused as unsupported, not misread.
+
+    https://www.elastic.co/docs/reference/elasticsearch/rest-apis/api-conventions (date math support in index names);
+    https://www.elastic.co/docs/reference/elasticsearch/index-settings/index-modules (index.query.parse.allow_unmapped_fields)
+    """
+    date_math = expect_error(lambda: es.indices.create(index=f"<{index_prefix}-{{now/d}}>"), 400)
+    assert error_body(date_math)["reason"].startswith("unsupported by the test double: date math index name")
+    searched = expect_error(lambda: es.search(index=f"<{index_prefix}-{{now/d}}>"), 400)
+    assert error_body(searched)["reason"].startswith("unsupported by the test double: date math index name")
+    strict = expect_error(
+        lambda: es.indices.create(
+            index=f"{index_prefix}-strict", settings={"index.query.parse.allow_unmapped_fields": False}
+        ),
+        400,
+    )
+    assert error_body(strict)["reason"].startswith(
+        "unsupported by the test double: index setting [index.query.parse.allow_unmapped_fields: false]"
+    )

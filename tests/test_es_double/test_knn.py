@@ -400,3 +400,60 @@ def test_terms_lookup_inside_knn_filter(es: Elasticsearch, l2: str, index_prefix
         },
     )
     assert ids(response) == ["3"]
+
+
+@pytest.fixture
+def ten_vectors(es: Elasticsearch, index_prefix: str) -> str:
+    """The index of search.vectors/140_knn_query_with_other_queries.yml: [1,1,1,i], names v1/v2 alternating."""
+    name = f"{index_prefix}-ten"
+    create(
+        es,
+        name,
+        {
+            "my_vector": {"type": "dense_vector", "dims": 4, "index": True, "similarity": "l2_norm"},
+            "my_name": {"type": "keyword"},
+        },
+    )
+    index_docs(
+        es, name, {str(i): {"my_vector": [1, 1, 1, i], "my_name": "v1" if i % 2 else "v2"} for i in range(1, 11)}
+    )
+    return name
+
+
+def test_knn_query_without_k_collects_num_candidates(es: Elasticsearch, ten_vectors: str) -> None:
+    """Without `k`, the knn query collects num_candidates per shard, not `size`.
+
+    rest-api-spec/src/yamlRestTest/resources/rest-api-spec/test/search.vectors/140_knn_query_with_other_queries.yml
+    ("Function score query with knn query": size 3, num_candidates 5 -> total 5, "collector sees
+    num_candidates docs")
+    """
+    response = es.search(
+        index=ten_vectors,
+        size=3,
+        query={"knn": {"field": "my_vector", "query_vector": [1, 1, 1, 1], "num_candidates": 5}},
+    )
+    assert response["hits"]["total"]["value"] == 5
+    assert ids(response) == ["1", "2", "3"]
+
+
+def test_knn_query_in_dis_max_unions_its_candidates_with_the_match(es: Elasticsearch, ten_vectors: str) -> None:
+    """dis_max of a knn query (num_candidates 5) and a match on v2: the 5 nearest plus the other v2 docs.
+
+    rest-api-spec/src/yamlRestTest/resources/rest-api-spec/test/search.vectors/140_knn_query_with_other_queries.yml
+    ("dis_max query with knn query")
+    """
+    response = es.search(
+        index=ten_vectors,
+        size=10,
+        query={
+            "dis_max": {
+                "queries": [
+                    {"knn": {"field": "my_vector", "query_vector": [1, 1, 1, 1], "num_candidates": 5}},
+                    {"match": {"my_name": "v2"}},
+                ],
+                "tie_breaker": 0.8,
+            }
+        },
+    )
+    assert response["hits"]["total"]["value"] == 8
+    assert ids(response) == ["2", "1", "4", "6", "8", "10", "3", "5"]

@@ -435,3 +435,57 @@ def test_total_hits_are_counted_up_to_10000_by_default(es: Elasticsearch, index_
     )
     assert es.search(index=name, size=0)["hits"]["total"] == {"value": 10000, "relation": "gte"}
     assert es.search(index=name, size=0, track_total_hits=True)["hits"]["total"] == {"value": 10001, "relation": "eq"}
+
+
+def test_term_query_long_form_accepts_term_as_value(es: Elasticsearch, movies: str) -> None:
+    """`{"term": {"f": {"term": v}}}` is the same query as `{"value": v}`.
+
+    elastic/elasticsearch server/src/main/java/org/elasticsearch/index/query/TermQueryBuilder.java
+    (fromXContent reads TERM_FIELD "term" and VALUE_FIELD "value" alike)
+    """
+    assert ids(es.search(index=movies, query={"term": {"genres": {"term": "Crime", "boost": 2.0}}})) == ["2", "4"]
+
+
+def test_range_bounds_beyond_float_range_are_clamped(es: Elasticsearch, index_prefix: str) -> None:
+    """A bound beyond a float/half_float field's range matches up to the field's limit (8.14+).
+
+    rest-api-spec/src/yamlRestTest/resources/rest-api-spec/test/search/510_range_query_out_of_bounds.yml
+    """
+    name = f"{index_prefix}-bounds"
+    create(es, name, {"half_float_field": {"type": "half_float"}, "float_field": {"type": "float"}})
+    index_docs(
+        es,
+        name,
+        {
+            "min_boundary_doc": {"half_float_field": -65504, "float_field": -3.4028235e38},
+            "max_boundary_doc": {"half_float_field": 65504, "float_field": 3.4028235e38},
+            "1": {"half_float_field": -1, "float_field": -1},
+            "2": {"half_float_field": 1, "float_field": 1},
+        },
+    )
+    for field in ("half_float_field", "float_field"):
+        upper = es.search(index=name, query={"range": {field: {"lte": 1e300, "gt": 0}}}, sort=[field])
+        lower = es.search(index=name, query={"range": {field: {"gte": -1e300, "lt": 0}}}, sort=[field])
+        assert ids(upper) == ["2", "max_boundary_doc"], field
+        assert ids(lower) == ["min_boundary_doc", "1"], field
+    below_max = es.search(index=name, query={"range": {"half_float_field": {"lt": 65504, "gt": 0}}})
+    assert ids(below_max) == ["2"]
+
+
+def test_rest_total_hits_as_int_needs_accurate_tracking(es: Elasticsearch, movies: str) -> None:
+    """An integer total needs exact counting: a numeric track_total_hits is a 400, `false` gives -1.
+
+    rest-api-spec/src/yamlRestTest/resources/rest-api-spec/test/search/220_total_hits_object.yml
+    ("hits.total as an object", "track_total_hits with rest_total_hits_as_int")
+    """
+    error = expect_error(
+        lambda: es.search(index=movies, rest_total_hits_as_int=True, track_total_hits=100, query={"match_all": {}}),
+        400,
+    )
+    assert error_body(error)["type"] == "illegal_argument_exception"
+    assert error_body(error)["reason"] == (
+        "[rest_total_hits_as_int] cannot be used if the tracking of total hits is not accurate, got 100"
+    )
+    untracked = es.search(index=movies, rest_total_hits_as_int=True, track_total_hits=False)
+    assert untracked["hits"]["total"] == -1
+    assert es.search(index=movies, rest_total_hits_as_int=True)["hits"]["total"] == 5

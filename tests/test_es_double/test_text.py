@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from elasticsearch import Elasticsearch
 
-from tests.test_es_double.helpers import create, ids, index_docs
+from tests.test_es_double.helpers import create, expect_error, ids, index_docs, reasons
 
 pytestmark = pytest.mark.es
 
@@ -198,3 +198,16 @@ def test_multi_match_bool_prefix(es: Elasticsearch, index_prefix: str) -> None:
         index=name, query={"multi_match": {"query": "jur", "type": "bool_prefix", "fields": ["title", "tags"]}}
     )
     assert sorted(ids(response)) == ["1", "2"]
+
+
+def test_multi_match_bool_prefix_refuses_slop(es: Elasticsearch, texts: str) -> None:
+    """`slop` has no meaning for bool_prefix: a 400 naming it (slop 0, the default, is accepted).
+
+    rest-api-spec/src/yamlRestTest/resources/rest-api-spec/test/search/310_match_bool_prefix.yml
+    ("multi_match multiple fields with slop throws exception")
+    """
+    query = {"multi_match": {"query": "brown", "type": "bool_prefix", "fields": ["title"], "slop": 1}}
+    error = expect_error(lambda: es.search(index=texts, query=query), 400)
+    assert "[slop] not allowed for type [bool_prefix]" in reasons(error)
+    query["multi_match"]["slop"] = 0
+    assert ids(es.search(index=texts, query=query)) == ["1"]
