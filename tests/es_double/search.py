@@ -141,13 +141,13 @@ BODY_KEYS = {
     "version",
     "seq_no_primary_term",
     "track_scores",
+    "search_after",
 }
 UNSUPPORTED_BODY_KEYS = {
     "explain",
     "highlight",
     "suggest",
     "collapse",
-    "search_after",
     "pit",
     "rescore",
     "script_fields",
@@ -254,6 +254,7 @@ class SearchRequest:
     seq_no_primary_term: bool
     track_scores: bool
     rest_total_hits_as_int: bool
+    search_after: list[Any] | None = None
 
 
 def parse_search(body: Any, params: dict[str, str]) -> SearchRequest:
@@ -338,6 +339,7 @@ def parse_search(body: Any, params: dict[str, str]) -> SearchRequest:
     if "aggs" in body and "aggregations" in body:
         raise E.parsing_error("Found two aggregation type definitions in [aggregations]: [aggs] and [aggregations]")
     min_score = body.get("min_score")
+    search_after = _parse_search_after(body.get("search_after"), sort, from_)
     return SearchRequest(
         query=query,
         knn=knn,
@@ -354,7 +356,34 @@ def parse_search(body: Any, params: dict[str, str]) -> SearchRequest:
         seq_no_primary_term=bool(body.get("seq_no_primary_term", params.get("seq_no_primary_term") == "true")),
         track_scores=bool(body.get("track_scores", params.get("track_scores") == "true")),
         rest_total_hits_as_int=rest_int,
+        search_after=search_after,
     )
+
+
+def _parse_search_after(value: Any, sort: list[SortKey] | None, from_: int) -> list[Any] | None:
+    """`search_after`: the sort values of the last hit of the previous page.
+
+    SearchRequest.validate refuses it with `from` > 0; the count of values is checked against
+    the sort on the shards (SearchAfterBuilder). (YAML REST test search/90_search_after.yml)
+    """
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise E.parsing_error(f"[search_after] failed to parse field [search_after]: expected an array, got {value!r}")
+    if not value:
+        return None
+    if from_ > 0:
+        raise EsError(
+            400,
+            "action_request_validation_exception",
+            "Validation Failed: 1: [from] parameter must be set to 0 when [search_after] is used;",
+        )
+    if not sort:
+        raise E.unsupported("search_after without [sort]")
+    for item in value:
+        if isinstance(item, (dict, list)):
+            raise E.parsing_error(f"[search_after] values must be values, got {token_name(item)}")
+    return list(value)
 
 
 def resolve_terms_lookups(cluster: Cluster, roots: list[Query]) -> None:
@@ -504,6 +533,12 @@ def _search_locked(
                 mask = mask & (scores >= float(np.float32(request.min_score)))
             if request.sort:
                 _validate_sort(ctx, idx, request.sort)
+                if request.search_after is not None and len(request.search_after) != len(request.sort):
+                    raise ShardFailure(
+                        E.illegal_argument(
+                            f"search_after has {len(request.search_after)} value(s) but sort has {len(request.sort)}."
+                        )
+                    )
             runs.append(_IndexRun(idx, ctx, mask, scores))
         except ShardFailure as failure:
             failures.append((idx.name, failure.cause))
@@ -638,6 +673,85 @@ def _sort_value(idx: IndexState, doc_values_list: list[Any], key: SortKey) -> tu
     return chosen, chosen
 
 
+def _compare_sort_values(keys: list[SortKey], a: list[Any], b: list[Any]) -> int:
+    """-1 / 0 / 1: the order of two hits' sort values (None = missing, placed by `missing`)."""
+    for i, key in enumerate(keys):
+        va, vb = a[i], b[i]
+        if va == vb:
+            continue
+        missing_first = key.missing == "_first"
+        if va is None or vb is None:
+            if key.missing not in ("_first", "_last"):
+                va = key.missing if va is None else va
+                vb = key.missing if vb is None else vb
+                if va == vb:
+                    continue
+            else:
+                return (-1 if missing_first else 1) if va is None else (1 if missing_first else -1)
+        less = va < vb
+        if key.order == "desc":
+            less = not less
+        return -1 if less else 1
+    return 0
+
+
+def _paging_keys(entry: tuple) -> list[Any]:
+    """An entry's sort values as search_after compares them: `_doc` is the per-shard doc number."""
+    return [k[1] if isinstance(k, tuple) else k for k in entry[0]]
+
+
+def _after_values(runs: list[_IndexRun], keys: list[SortKey], values: list[Any]) -> list[Any]:
+    """search_after values converted to each sort field's comparable form (DocValueFormat.parse*)."""
+    out: list[Any] = []
+    for key, value in zip(keys, values, strict=True):
+        if value is None:
+            out.append(None)
+            continue
+        if key.field == "_score":
+            out.append(float(np.float32(_after_number(value, key.field))))
+            continue
+        if key.field == "_doc":
+            out.append(int(_after_number(value, key.field)))
+            continue
+        spec = next((r.idx.mapping.field(key.field) for r in runs if r.idx.mapping.field(key.field)), None)
+        out.append(_after_field_value(spec, key, value))
+    return out
+
+
+def _after_number(value: Any, field: str) -> float:
+    if isinstance(value, bool):
+        raise E.illegal_argument(f"search_after value [{value}] for sort field [{field}] is not a number")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise E.illegal_argument(f"search_after value [{value}] for sort field [{field}] is not a number") from None
+
+
+def _after_field_value(spec: Any, key: SortKey, value: Any) -> Any:
+    if spec is None or spec.type == "keyword":
+        return str(value) if not isinstance(value, bool) else ("true" if value else "false")
+    if spec.type == "boolean":
+        if isinstance(value, bool) or value in ("true", "false"):
+            return int(value in (True, "true"))
+        return int(_after_number(value, key.field))
+    if spec.type == "date":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return int(value)
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            assert spec.date_format is not None
+            return int(spec.date_format.parse(value))
+    number = _after_number(value, key.field)
+    if spec.type in INTEGER_RANGES:
+        return int(number) if float(number).is_integer() else number
+    if spec.type == "float":
+        return float(np.float32(number))
+    if spec.type == "half_float":
+        return float(np.float16(number))
+    return number
+
+
 def _missing_print(idx: IndexState, key: SortKey) -> Any:
     spec = idx.mapping.field(key.field)
     first = key.missing == "_first"
@@ -704,26 +818,16 @@ def _collect_hits(
                         printed.append(shown if value is not None else _missing_print(run.idx, key))
                 entries.append((keys, pos, int(o), float(run.scores[o]), printed))
 
-        def compare(a: tuple, b: tuple) -> int:
-            for i, key in enumerate(request.sort or []):
-                va, vb = a[0][i], b[0][i]
-                if va == vb:
-                    continue
-                missing_first = key.missing == "_first"
-                if va is None or vb is None:
-                    if key.missing not in ("_first", "_last"):
-                        va = key.missing if va is None else va
-                        vb = key.missing if vb is None else vb
-                        if va == vb:
-                            continue
-                    else:
-                        return (-1 if missing_first else 1) if va is None else (1 if missing_first else -1)
-                less = va < vb
-                if key.order == "desc":
-                    less = not less
-                return -1 if less else 1
-            return -1 if (a[1], a[2]) < (b[1], b[2]) else 1
+        sort_keys = request.sort or []
 
+        def compare(a: tuple, b: tuple) -> int:
+            return _compare_sort_values(sort_keys, a[0], b[0]) or (-1 if (a[1], a[2]) < (b[1], b[2]) else 1)
+
+        if request.search_after is not None:
+            # Lucene's paging collector keeps only hits strictly after `after` (ES builds it with doc
+            # Integer.MAX_VALUE, so hits tied on every sort value are skipped: use a tiebreaker field)
+            after = _after_values(runs, sort_keys, request.search_after)
+            entries = [e for e in entries if _compare_sort_values(sort_keys, _paging_keys(e), after) > 0]
         entries.sort(key=functools.cmp_to_key(compare))
         for _keys, pos, o, score, printed in entries[request.from_ : window]:
             selected.append((pos, o, score, printed))

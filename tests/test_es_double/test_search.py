@@ -489,3 +489,65 @@ def test_rest_total_hits_as_int_needs_accurate_tracking(es: Elasticsearch, movie
     untracked = es.search(index=movies, rest_total_hits_as_int=True, track_total_hits=False)
     assert untracked["hits"]["total"] == -1
     assert es.search(index=movies, rest_total_hits_as_int=True)["hits"]["total"] == 5
+
+
+@pytest.fixture
+def ages(es: Elasticsearch, index_prefix: str) -> str:
+    """The documents of search/90_search_after.yml ("search with search_after parameter")."""
+    name = f"{index_prefix}-ages"
+    create(es, name, {"id": {"type": "long"}, "foo": {"type": "keyword"}, "age": {"type": "long"}})
+    index_docs(
+        es,
+        name,
+        {"1": {"id": 1, "foo": "bar", "age": 18}, "42": {"id": 42, "foo": "bar", "age": 18},
+         "172": {"id": 172, "foo": "bar", "age": 24}},
+    )
+    return name
+
+
+def test_search_after_pages_with_a_tiebreaker(es: Elasticsearch, ages: str) -> None:
+    """Each page starts strictly after the previous page's last sort values; totals count every match.
+
+    rest-api-spec/src/yamlRestTest/resources/rest-api-spec/test/search/90_search_after.yml
+    ("search with search_after parameter")
+    """
+    sort = [{"age": "desc"}, {"id": "desc"}]
+    pages, after = [], None
+    while True:
+        extra = {} if after is None else {"search_after": after}
+        response = es.search(index=ages, size=1, query={"term": {"foo": "bar"}}, sort=sort, **extra)
+        assert response["hits"]["total"]["value"] == 3
+        if not response["hits"]["hits"]:
+            break
+        hit = response["hits"]["hits"][0]
+        pages.append((hit["_id"], hit["sort"]))
+        after = hit["sort"]
+    assert pages == [("172", [24, 172]), ("42", [18, 42]), ("1", [18, 1])]
+
+
+def test_search_after_skips_hits_tied_on_every_sort_value(es: Elasticsearch, ages: str) -> None:
+    """Without a tiebreaker, hits equal to `search_after` on all sort values are skipped (Lucene's paging
+    collector; Elasticsearch builds `after` with doc Integer.MAX_VALUE), which is why sorts need a tiebreaker.
+
+    https://www.elastic.co/docs/reference/elasticsearch/rest-apis/paginate-search-results#search-after
+    """
+    response = es.search(index=ages, sort=[{"age": "desc"}], search_after=[24])
+    assert sorted(ids(response)) == ["1", "42"]
+    assert ids(es.search(index=ages, sort=[{"age": "desc"}], search_after=[18])) == []
+
+
+def test_search_after_validation(es: Elasticsearch, ages: str) -> None:
+    """`from` > 0 is refused by request validation; a value count unlike the sort's fails on the shards.
+
+    elastic/elasticsearch SearchRequest.validate ("[from] parameter must be set to 0 when [search_after] is
+    used"); SearchAfterBuilder.buildFieldDoc ("search_after has 1 value(s) but sort has 2.")
+    """
+    sort = [{"age": "desc"}, {"id": "desc"}]
+    error = expect_error(lambda: es.search(index=ages, sort=sort, search_after=[24, 172], from_=1), 400)
+    assert error_body(error)["type"] == "action_request_validation_exception"
+    assert error_body(error)["reason"] == (
+        "Validation Failed: 1: [from] parameter must be set to 0 when [search_after] is used;"
+    )
+    error = expect_error(lambda: es.search(index=ages, sort=sort, search_after=[24]), 400)
+    assert error_body(error)["type"] == "search_phase_execution_exception"
+    assert "search_after has 1 value(s) but sort has 2." in reasons(error)
