@@ -14,11 +14,17 @@ from service.explain import Session
 SUGGESTIONS = 5
 ALTERNATIVES = 5
 _GENRE_LIST_CACHE = "movierec.genre_list"
+_YEARS_CACHE = "movierec.catalogue_years"
 
 
 def summary(source: Mapping[str, Any]) -> dict[str, Any]:
     """The movie fields every result carries (no vectors)."""
     return {k: source[k] for k in queries.MOVIE_FIELDS if k in source}
+
+
+def title_summary(source: Mapping[str, Any]) -> dict[str, Any]:
+    """A movie found by title: the summary plus its popularity (percentile of rating_count)."""
+    return {k: source[k] for k in queries.TITLE_FIELDS if k in source}
 
 
 def scored(hits: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -72,10 +78,29 @@ def genres() -> dict[str, Any]:
     return {"genres": store.per_active_run(_GENRE_LIST_CACHE, build)}
 
 
-def suggest(session: Session, title: str) -> list[dict[str, Any]]:
-    """Loose matches (any word, fuzzy or as a prefix) to offer when a title does not resolve."""
-    resp = session.search("movies", queries.title_search(title, strict=False, size=SUGGESTIONS), main=False)
-    return [summary(h["_source"]) for h in hits(resp)]
+def catalogue_years() -> dict[str, int] | None:
+    """The first and last release year of the served catalogue, once per served run (None when no movie has one)."""
+
+    def build() -> dict[str, int] | None:
+        aggs = store.search("movies", queries.year_range())["aggregations"]
+        first, last = aggs["first"]["value"], aggs["last"]["value"]
+        return None if first is None or last is None else {"first": int(first), "last": int(last)}
+
+    return store.per_active_run(_YEARS_CACHE, build)
+
+
+def year_note(title: str) -> dict[str, Any]:
+    """The year hint of a typed title and the catalogue's years, for a page to say when the film cannot be there."""
+    _, hint = queries.split_year_hint(title)
+    return {"year_hint": hint, "catalogue_years": catalogue_years()}
+
+
+def suggest(session: Session, title: str) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Loose matches (any word, fuzzy or as a prefix) to offer when a title does not resolve,
+    and the first of them when it is a confident match (queries.confident_title)."""
+    found = hits(session.search("movies", queries.title_search(title, strict=False, size=SUGGESTIONS), main=False))
+    best = title_summary(found[0]["_source"]) if queries.confident_title(found) else None
+    return [title_summary(h["_source"]) for h in found], best
 
 
 def resolve(session: Session, title: str, year: int | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -84,7 +109,7 @@ def resolve(session: Session, title: str, year: int | None = None) -> tuple[dict
     found = hits(session.search("movies", body, main=False))
     if not found:
         _unknown_titles(session, [title])
-    return summary(found[0]["_source"]), [summary(h["_source"]) for h in found[1:]]
+    return title_summary(found[0]["_source"]), [title_summary(h["_source"]) for h in found[1:]]
 
 
 def resolve_many(session: Session, titles: Sequence[str]) -> list[dict[str, Any]]:
@@ -114,13 +139,20 @@ def vectors_of(
 
 
 def _unknown_titles(session: Session, titles: Sequence[str], field: str = "title") -> None:
-    suggestions = {t: suggest(session, t) for t in titles}
+    suggestions: dict[str, list[dict[str, Any]]] = {}
+    confident: dict[str, dict[str, Any]] = {}
+    for t in titles:
+        suggestions[t], best = suggest(session, t)
+        if best is not None:
+            confident[t] = best
+    errors: dict[str, Any] = {field: [f"no match for {t!r}" for t in titles], "suggestions": suggestions}
+    if confident:
+        errors["did_you_mean"] = confident
+    notes = {t: note for t in titles if (note := year_note(t))["year_hint"] is not None}
+    if notes:
+        errors["years"] = notes
     names = ", ".join(repr(t) for t in titles)
-    abort(
-        404,
-        message=f"No movie matches {names}; see errors.suggestions for close titles.",
-        errors={field: [f"no match for {t!r}" for t in titles], "suggestions": suggestions},
-    )
+    abort(404, message=f"No movie matches {names}; see errors.suggestions for close titles.", errors=errors)
 
 
 def _total(resp: Mapping[str, Any]) -> int | None:

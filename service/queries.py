@@ -41,7 +41,18 @@ COLD_START_SCRIPT = (
     + " * (params.popularity_floor + p);"
 )
 
-_YEAR_HINT = re.compile(r"^\s*(?P<title>.*?)\s*\(\s*(?P<year>\d{4})\s*\)\s*$")
+# A year as people type it anywhere in a title: "toy story 1995", "Heat (1995)" (the last one wins).
+_YEAR_HINT = re.compile(r"(?<![\w.])\(?\s*(?P<year>1[89]\d\d|20\d\d)\s*\)?(?![\w.])")
+TITLE_FIELDS = MOVIE_FIELDS + ("popularity",)
+# Title match quality tiers (constant scores that add up), highest first: see `title_search`.
+TITLE_TIERS = {"exact": 16.0, "phrase": 8.0, "all_words": 4.0, "all_words_fuzzy": 2.0, "most_words": 1.0}
+TITLE_BASE = 1.0  # every match scores at least this
+YEAR_HINT_BOOST = 32.0
+POPULARITY_TIEBREAK = 0.9  # < 1: popularity orders movies within a tier and never lifts one above another
+TITLE_SCORE_SCRIPT = (
+    "double p = doc['popularity'].size() == 0 ? 0.0 : doc['popularity'].value;"
+    " return _score + params.popularity_weight * p;"
+)
 
 
 @dataclass(frozen=True)
@@ -119,11 +130,19 @@ def blend_pool(k: int, num_candidates: int) -> int:
 
 
 def split_year_hint(text: str) -> tuple[str, int | None]:
-    """'Heat (1995)' -> ('Heat', 1995); text without a trailing 4-digit year is returned as is."""
-    m = _YEAR_HINT.match(text)
-    if not m or not m.group("title"):
+    """'Heat (1995)' or 'toy story 1995' -> (the other words, 1995); text without a year comes back as is.
+
+    The last 4-digit year (1800..2099) anywhere in the text is the hint; a text that is
+    only a year ("1984") has no hint, it is a title.
+    """
+    matches = list(_YEAR_HINT.finditer(text))
+    if not matches:
         return text.strip(), None
-    return m.group("title"), int(m.group("year"))
+    m = matches[-1]
+    rest = " ".join((text[: m.start()] + " " + text[m.end() :]).split()).strip(" :;,-")
+    if not re.search(r"\w", rest):
+        return text.strip(), None
+    return rest, int(m.group("year"))
 
 
 def movie_filter(
@@ -215,25 +234,13 @@ def _knn(q: VectorSearch, *, k: int, num_candidates: int) -> dict[str, Any]:
     return knn
 
 
-def title_search(
-    text: str,
-    *,
-    strict: bool,
-    size: int = 10,
-    genres: Sequence[str] = (),
-    year: int | None = None,
-) -> dict[str, Any]:
-    """Find movies by title as typed: fuzzy words, the last word as a prefix, exact title boosted.
+def _constant(query: dict[str, Any], boost: float) -> dict[str, Any]:
+    return {"constant_score": {"filter": query, "boost": boost}}
 
-    `strict` (resolving a title to one movie) requires every word to match
-    (fuzzily, or the last as a prefix); otherwise (search as you type,
-    suggestions) any word may. A trailing "(1995)" is a year hint: it boosts
-    that year and is not matched as a word. `year` and `genres` filter.
-    """
-    words, hint = split_year_hint(text)
-    words = words or text.strip()
-    operator = "and" if strict else "or"
-    matching = {
+
+def _title_words(words: str, operator: str) -> dict[str, Any]:
+    """Every (`and`) or any (`or`) word, each fuzzily or the last as a prefix (search as you type)."""
+    return {
         "bool": {
             "should": [
                 {"match": {"title": {"query": words, "fuzziness": "AUTO", "operator": operator}}},
@@ -242,22 +249,79 @@ def title_search(
             "minimum_should_match": 1,
         }
     }
-    boosts: list[dict[str, Any]] = [
-        {"term": {"title.keyword": {"value": words, "case_insensitive": True, "boost": 10.0}}},
+
+
+def _title_clause(words: str, strict: bool, year: int | None = None) -> dict[str, Any]:
+    """One reading of the typed text: what must match, and the tiers that say how well it does."""
+    tiers = [
+        _constant({"match": {"title.exact": {"query": words}}}, TITLE_TIERS["exact"]),
+        _constant({"match_phrase": {"title": {"query": words}}}, TITLE_TIERS["phrase"]),
+        _constant({"match": {"title": {"query": words, "operator": "and"}}}, TITLE_TIERS["all_words"]),
+        _constant(_title_words(words, "and"), TITLE_TIERS["all_words_fuzzy"]),
+        _constant({"match": {"title": {"query": words, "fuzziness": "AUTO", "minimum_should_match": "50%"}}},
+                  TITLE_TIERS["most_words"]),
     ]
-    if text.strip() != words:
-        boosts.append({"term": {"title.keyword": {"value": text.strip(), "case_insensitive": True, "boost": 10.0}}})
+    if year is not None:
+        tiers.append(_constant({"term": {"year": year}}, YEAR_HINT_BOOST))
+    required = _constant(_title_words(words, "and" if strict else "or"), TITLE_BASE)
+    return {"bool": {"must": [required], "should": tiers}}
+
+
+def title_search(
+    text: str,
+    *,
+    strict: bool,
+    size: int = 10,
+    genres: Sequence[str] = (),
+    year: int | None = None,
+) -> dict[str, Any]:
+    """Find movies by title as typed, ranked by match quality, then popularity.
+
+    Matching: `strict` (resolving a title to one movie) needs every word (fuzzily, or the
+    last as a prefix); otherwise (search as you type, suggestions) any word will do.
+    Quality tiers add constant scores (TITLE_TIERS): the whole title (`title.exact`, whose
+    analyzer ignores case, punctuation, articles and word order and reads numbers as
+    digits), the words as a phrase, every word, every word fuzzily, half the words. A year
+    anywhere in the text is a hint (YEAR_HINT_BOOST, above every tier): the text is read
+    twice, as typed and without the year, and the better reading counts (`dis_max`).
+    Popularity (the percentile of rating_count, 0..1) times POPULARITY_TIEBREAK is added
+    last, so it orders movies that match equally well and never beats a better match:
+    a bare franchise name finds its best-known film, a remake with more ratings wins.
+    `year` and `genres` filter. Analysis lives in es_mappings/movies.json.
+    """
+    typed = " ".join(text.split())
+    words, hint = split_year_hint(typed)
+    readings = [_title_clause(typed, strict)]
     if hint is not None:
-        boosts.append({"term": {"year": {"value": hint, "boost": 5.0}}})
+        readings.append(_title_clause(words, strict, hint))
+    matching = readings[0] if len(readings) == 1 else {"dis_max": {"queries": readings}}
     filters: list[dict[str, Any]] = []
     if genres:
         filters.append({"terms": {"genres": list(genres)}})
     if year is not None:
         filters.append({"term": {"year": year}})
-    query: dict[str, Any] = {"must": [matching], "should": boosts}
-    if filters:
-        query["filter"] = filters
-    return {"size": size, "query": {"bool": query}, "_source": list(MOVIE_FIELDS)}
+    query = {"bool": {"must": [matching], "filter": filters}} if filters else matching
+    script = {"source": TITLE_SCORE_SCRIPT, "params": {"popularity_weight": POPULARITY_TIEBREAK}}
+    return {"size": size, "query": {"script_score": {"query": query, "script": script}}, "_source": list(TITLE_FIELDS)}
+
+
+def title_tier(score: float) -> int:
+    """The summed quality tiers of a `title_search` hit (its score without the popularity tie-break)."""
+    return int(math.floor(score + 1e-6))
+
+
+def confident_title(hits: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the first of loose `title_search` hits is a match to offer in one click.
+
+    It must match at least half the words (TITLE_BASE + most_words) and rank a whole
+    tier above the next hit, so popularity alone never makes a suggestion confident.
+    """
+    if not hits:
+        return False
+    top = title_tier(float(hits[0]["_score"]))
+    if top < TITLE_BASE + TITLE_TIERS["most_words"]:
+        return False
+    return len(hits) == 1 or top > title_tier(float(hits[1]["_score"]))
 
 
 def browse_movies(*, size: int = 10, offset: int = 0, genres: Sequence[str] = (), year: int | None = None) -> dict[str, Any]:
@@ -317,6 +381,11 @@ def genre_counts(profile: Mapping[str, str] | None = None, *, size: int = 50) ->
         body["query"] = {"bool": {"filter": [{"term": {name: value}} for name, value in sorted(profile.items())]}}
         body["track_total_hits"] = True  # the profile's exact rating count
     return body
+
+
+def year_range() -> dict[str, Any]:
+    """The first and last release year of the catalogue."""
+    return {"size": 0, "aggs": {"first": {"min": {"field": "year"}}, "last": {"max": {"field": "year"}}}}
 
 
 def genre_list(*, size: int = MAX_GENRES) -> dict[str, Any]:

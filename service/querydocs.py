@@ -87,11 +87,17 @@ def render(prefix: str = DEFAULT_PREFIX) -> str:
                  "The kNN query gathers 5k neighbours; `script_score` multiplies each vector score by "
                  "`(1 - blend) + blend * bayes_rating / 5` and the top k are kept."),
         "## Similar movies (`GET /movies/1/similar`) and by title (`GET /recommendations/by-title`)\n",
-        _request("Resolving a typed title to one movie", movies, queries.title_search("toy story (1995)", strict=True, size=6),
-                 "Every word must match (fuzzily, or the last one as a prefix); the exact title and the year "
-                 "hint boost. The first hit is the match, the others are listed as alternatives."),
+        _request("Resolving a typed title to one movie", movies, queries.title_search("toy story 1995", strict=True, size=6),
+                 "Every word must match (fuzzily, or the last one as a prefix). Constant-score tiers add up: "
+                 "the whole title (`title.exact`) 16, the words as a phrase 8, every word 4, every word fuzzily 2, "
+                 "half the words 1; a year anywhere in the text is a hint worth 32, so the text is read as typed "
+                 "and without the year, and `dis_max` keeps the better reading. `script_score` adds "
+                 "0.9 x popularity last, which orders equally good matches. The first hit is the match, the "
+                 "others are listed as alternatives. The analyzers (articles, numbers as digits or words, "
+                 "punctuation inside words) are in `es_mappings/movies.json`."),
         _request("Suggestions when nothing matches", movies, queries.title_search("toy strory", strict=False, size=5),
-                 "Any word may match: the 404 answer lists these."),
+                 "Any word may match: the 404 answer lists these, and offers the first as `did_you_mean` when it "
+                 "matches at least half the words and ranks a whole tier above the next."),
         _request("Movies like movie 1", movies, queries.vector_search(similar_q),
                  "kNN on the unit vectors (cosine), the movie itself excluded."),
         "## From liked movies, no account (`POST /recommendations/from-liked`)\n",
@@ -117,7 +123,9 @@ def render(prefix: str = DEFAULT_PREFIX) -> str:
                  "weight of the movie's boosted genres."),
         "## Catalogue\n",
         _request("Search as you type (`GET /movies?q=toy sto`)", movies, queries.title_search("toy sto", strict=False),
-                 "Any word, fuzzy or as a prefix."),
+                 "Any word, fuzzy or as a prefix, ranked by the same tiers and popularity."),
+        _request("The catalogue's first and last year", movies, queries.year_range(),
+                 "Kept per served run; a by-title answer says when the typed year is past the last."),
         _request("Browse (`GET /movies?genre=Drama`)", movies, queries.browse_movies(genres=["Drama"]),
                  "Most rated first, ties by id."),
         _request("Genres and their movie counts (`GET /movies/genres`)", movies, queries.genre_list(),

@@ -66,8 +66,9 @@ def by_title(args: Mapping[str, Any]) -> dict[str, Any]:
     """Free text resolved to the best movie, then its similar movies; says what matched."""
     session = Session(args["explain"])
     match, alternatives = movies.resolve(session, args["title"], args.get("year"))
-    movie, items = _similar(session, match["movie_id"], args)
-    return session.result(matched=movie, alternatives=alternatives, mode=args["mode"], items=items)
+    _, items = _similar(session, match["movie_id"], args)
+    return session.result(matched=match, alternatives=alternatives, mode=args["mode"], items=items,
+                          **movies.year_note(args["title"]))
 
 
 def from_liked(args: Mapping[str, Any]) -> dict[str, Any]:

@@ -70,9 +70,9 @@ def _char_class(ch: str) -> int:
     return _OTHER
 
 
-def _scan(text: str) -> list[str]:
-    """General UAX#29-style scanner (used for non-ASCII text)."""
-    tokens: list[str] = []
+def _scan(text: str) -> list[tuple[int, int]]:
+    """General UAX#29-style scanner (used for non-ASCII text): (start, end) of each token."""
+    spans: list[tuple[int, int]] = []
     n = len(text)
     i = 0
     while i < n:
@@ -81,7 +81,7 @@ def _scan(text: str) -> list[str]:
             j = i + 1
             while j < n and _char_class(text[j]) == _MARK:
                 j += 1
-            tokens.append(text[i:j])
+            spans.append((i, j))
             i = j
             continue
         if cls not in (_LETTER, _DIGIT, _EXTEND_NUM_LET, _KATAKANA):
@@ -119,32 +119,50 @@ def _scan(text: str) -> list[str]:
                     i += 2
                     continue
             break
-        token = text[start:i]
-        if any(_char_class(ch) in (_LETTER, _DIGIT, _KATAKANA) for ch in token):
-            tokens.append(token)
-    return tokens
+        if any(_char_class(ch) in (_LETTER, _DIGIT, _KATAKANA) for ch in text[start:i]):
+            spans.append((start, i))
+    return spans
 
 
-def _split_long(tokens: list[str]) -> list[str]:
-    out: list[str] = []
-    for t in tokens:
-        if len(t) <= MAX_TOKEN_LENGTH:
-            out.append(t)
+def _split_long(spans: list[tuple[int, int]], limit: int = MAX_TOKEN_LENGTH) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        if end - start <= limit:
+            out.append((start, end))
         else:
-            out.extend(t[k : k + MAX_TOKEN_LENGTH] for k in range(0, len(t), MAX_TOKEN_LENGTH))
+            out.extend((k, min(k + limit, end)) for k in range(start, end, limit))
     return out
+
+
+def _standard_type(token: str) -> str:
+    """The token type Lucene's StandardTokenizer reports (the subset the scanner distinguishes)."""
+    classes = {_char_class(ch) for ch in token}
+    if _IDEO in classes:
+        code = ord(token[0])
+        return "<HIRAGANA>" if 0x3040 <= code <= 0x309F else "<IDEOGRAPHIC>"
+    if _KATAKANA in classes:
+        return "<KATAKANA>"
+    if _LETTER in classes or _EXTEND_NUM_LET in classes:
+        return "<ALPHANUM>"
+    return "<NUM>"
+
+
+def standard_spans(text: str, max_token_length: int = MAX_TOKEN_LENGTH) -> list[tuple[int, int, str]]:
+    """Standard tokenizer: (start, end, type) of each token, offsets into `text`."""
+    if text.isascii():
+        spans = [m.span() for m in _ASCII_TOKEN.finditer(text) if _HAS_ALNUM.search(m.group())]
+    else:
+        spans = _scan(text)
+    return [(s, e, _standard_type(text[s:e])) for s, e in _split_long(spans, max_token_length)]
 
 
 def tokenize(text: str) -> list[str]:
     """Standard tokenizer (no lowercasing)."""
-    if text.isascii():
-        tokens = [t for t in _ASCII_TOKEN.findall(text) if _HAS_ALNUM.search(t)]
-    else:
-        tokens = _scan(text)
-    return _split_long(tokens)
+    return [text[s:e] for s, e, _ in standard_spans(text)]
 
 
-def _lower(token: str) -> str:
+def lowercase_term(token: str) -> str:
+    """Java's `Character.toLowerCase` code point by code point (what Lucene's LowerCaseFilter does)."""
     if token.isascii():
         return token.lower()
     return "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in token)
@@ -152,7 +170,7 @@ def _lower(token: str) -> str:
 
 def analyze_standard(text: str) -> list[str]:
     """The `standard` analyzer: standard tokenizer + lowercase filter (no stop words)."""
-    return [_lower(t) for t in tokenize(text)]
+    return [lowercase_term(t) for t in tokenize(text)]
 
 
 def osa_distance(a: str, b: str, limit: int) -> int:

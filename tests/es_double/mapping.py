@@ -1,6 +1,7 @@
 """Mappings: validation at index creation, document parsing, doc values, the `fields` API.
 
-Supported field types: `text` (standard analyzer, `fields` sub-fields), `keyword`,
+Supported field types: `text` (`analyzer` / `search_analyzer` from the index's analysis
+settings or the built-ins, see analyzers.py; `fields` sub-fields), `keyword`,
 `long`/`integer`/`short`/`byte`/`double`/`float`/`half_float`, `boolean`, `date`,
 `object` (with `properties`, `dynamic`, `enabled: false`) and `dense_vector` (float elements).
 Other Elasticsearch types and parameters are refused loudly ("unsupported by the test
@@ -23,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from tests.es_double.analyzers import IndexAnalysis
 from tests.es_double.dates import DateFormat, format_millis
 from tests.es_double.errors import EsError, mapper_parsing, unsupported
 from tests.es_double.javafmt import float32_json, java_double, java_float
@@ -182,7 +184,6 @@ _UNSUPPORTED_PARAMS = {
     "split_queries_on_whitespace",
     "store",
 }
-_STANDARD_ANALYZERS = ("standard", "default")
 
 
 def default_vector_index_options(dims: int | None) -> dict[str, Any]:
@@ -277,7 +278,8 @@ def _dynamic_value(value: Any) -> str:
 class Mapping:
     """One index's mapping, mutable through dynamic updates (dynamic: true)."""
 
-    def __init__(self, body: dict[str, Any] | None) -> None:
+    def __init__(self, body: dict[str, Any] | None, analysis: IndexAnalysis | None = None) -> None:
+        self.analysis = analysis if analysis is not None else IndexAnalysis()
         body = copy.deepcopy(body or {})
         if "_doc" in body and isinstance(body["_doc"], dict) and len(body) == 1:
             body = body["_doc"]
@@ -370,8 +372,10 @@ class Mapping:
                 raise unsupported(f"mapping parameter [{key}] on field [{path}]")
         if ftype == "text":
             for key in ("analyzer", "search_analyzer"):
-                if key in spec and spec[key] not in _STANDARD_ANALYZERS:
-                    raise unsupported(f"analyzer [{spec[key]}] on field [{path}] (only [standard] is implemented)")
+                if key in spec:
+                    self.analysis.check_field_analyzer(str(spec[key]), path)
+            if "search_analyzer" in spec and "analyzer" not in spec:
+                raise unsupported(f"[search_analyzer] without [analyzer] on field [{path}]")
             if spec.get("norms") is False:
                 raise unsupported(f"[norms: false] on text field [{path}]")
             if "index_options" in spec and spec["index_options"] != "positions":

@@ -1,7 +1,7 @@
 """Query DSL: parse (coordinating-node errors) and execute against one index's segment.
 
 Supported: match_all, match_none, bool, term, terms (incl. terms lookup), range, exists,
-ids, match, match_bool_prefix, multi_match (best_fields, most_fields, bool_prefix),
+ids, match, match_bool_prefix, match_phrase (slop 0), multi_match (best_fields, most_fields, bool_prefix),
 dis_max, constant_score, knn, script_score. Any other query Elasticsearch knows is refused
 with "unsupported by the test double: ..."; names Elasticsearch does not know get its own
 `parsing_exception` "unknown query [x]".
@@ -33,11 +33,12 @@ import numpy as np
 
 from tests.es_double import errors as E
 from tests.es_double.analysis import (
-    analyze_standard,
     auto_fuzziness,
     deletion_variants,
     osa_distance,
 )
+from tests.es_double.analysis_filters import Token
+from tests.es_double.analysis_filters import positions as token_positions
 from tests.es_double.dates import DateFormat, parse_date_math
 from tests.es_double.errors import EsError, ShardFailure
 from tests.es_double.javafmt import java_float
@@ -67,7 +68,6 @@ KNOWN_UNSUPPORTED_QUERIES = {
     "wildcard",
     "regexp",
     "fuzzy",
-    "match_phrase",
     "match_phrase_prefix",
     "combined_fields",
     "more_like_this",
@@ -116,6 +116,7 @@ SUPPORTED_QUERIES = {
     "ids",
     "match",
     "match_bool_prefix",
+    "match_phrase",
     "multi_match",
     "dis_max",
     "constant_score",
@@ -791,6 +792,7 @@ class TextOptions:
     minimum_should_match: Any = None
     zero_terms_query: str = "none"
     lenient: bool = False
+    analyzer: str | None = None
 
 
 def _parse_text_options(body: dict[str, Any], query: str) -> TextOptions:
@@ -819,9 +821,8 @@ def _parse_text_options(body: dict[str, Any], query: str) -> TextOptions:
         opts.zero_terms_query = zt
     if "lenient" in body:
         opts.lenient = _bool(body["lenient"], "lenient", query)
-    analyzer = body.get("analyzer")
-    if analyzer is not None and analyzer not in ("standard", "default"):
-        raise E.unsupported(f"[{query}] analyzer [{analyzer}]")
+    if body.get("analyzer") is not None:
+        opts.analyzer = str(body["analyzer"])
     if body.get("fuzzy_rewrite") is not None:
         raise E.unsupported(f"[{query}] fuzzy_rewrite")
     return opts
@@ -911,6 +912,21 @@ def _combine(ctx: ExecContext, clauses: list[Result], operator: str, msm: Any) -
     return mask, np.where(mask, total, 0.0)
 
 
+def _search_tokens(ctx: ExecContext, spec: FieldSpec, text: Any, opts: TextOptions, query: str) -> list[Token]:
+    """The query text through the field's search analyzer (or the query's `analyzer`)."""
+    analysis = ctx.mapping.analysis
+    if opts.analyzer is not None and not analysis.has_analyzer(opts.analyzer):
+        raise ctx.fail(E.illegal_argument(f"[{query}] analyzer [{opts.analyzer}] not found"))
+    analyzer = analysis.search_analyzer(spec.params, opts.analyzer)
+    return analyzer.tokens(str(text) if not isinstance(text, str) else text)
+
+
+def _refuse_graph(tokens: list[Token], query: str) -> None:
+    """Stacked tokens (synonyms, word parts at one position) make Lucene build synonym or graph queries."""
+    if any(t.pos_len > 1 for t in tokens) or any(t.pos_inc == 0 for t in tokens[1:]):
+        raise E.unsupported(f"[{query}] on text analysed into several tokens at one position (synonym/graph queries)")
+
+
 def _text_field_query(
     ctx: ExecContext, field_path: str, text: Any, boost: float, opts: TextOptions, prefix_last: bool
 ) -> Result:
@@ -919,7 +935,9 @@ def _text_field_query(
     if spec is None:
         return ctx.empty()
     if spec.type == "text":
-        tokens = analyze_standard(str(text) if not isinstance(text, str) else text)
+        analysed = _search_tokens(ctx, spec, text, opts, "match")
+        _refuse_graph(analysed, "match_bool_prefix" if prefix_last else "match")
+        tokens = [t.term for t in analysed]
         if not tokens:
             if opts.zero_terms_query == "all":
                 return ctx.const(np.ones(ctx.n, dtype=bool), boost)
@@ -1006,6 +1024,86 @@ def _parse_match(spec: dict[str, Any], query: str = "match") -> Query:
             raise E.illegal_argument(f"[{query}] requires query value")
         node = Match(fname, value, TextOptions(), prefix_last)
     _common(node, spec, query)
+    return node
+
+
+class MatchPhrase(Query):
+    """match_phrase with slop 0: every analysed term at its relative position (Lucene's PhraseQuery).
+
+    Scored as BM25 with the phrase frequency as tf and the sum of the terms' idf (float
+    each, summed in double) as idf, like Lucene's PhraseWeight; one term is a term query.
+    https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-match-query-phrase
+    """
+
+    def __init__(self, field: str, text: Any, opts: TextOptions) -> None:
+        self.field = field
+        self.text = text
+        self.opts = opts
+
+    def execute(self, ctx: ExecContext, scoring: bool) -> Result:
+        spec = _field_spec(ctx, self.field)
+        if spec is None:
+            return ctx.empty()
+        if spec.type != "text":
+            return _text_field_query(ctx, self.field, self.text, self.boost, self.opts, False)
+        analysed = _search_tokens(ctx, spec, self.text, self.opts, "match_phrase")
+        _refuse_graph(analysed, "match_phrase")
+        if not analysed:
+            if self.opts.zero_terms_query == "all":
+                return ctx.const(np.ones(ctx.n, dtype=bool), self.boost)
+            return ctx.empty()
+        if len(analysed) == 1:
+            ords, scores = _bm25_term(ctx, spec, analysed[0].term, self.boost)
+            return _scatter(ctx, ords, scores)
+        tindex = ctx.segment.text_index(spec)
+        absolute = token_positions(analysed)
+        offsets = [p - absolute[0] for p in absolute]
+        terms = [t.term for t in analysed]
+        if any(t not in tindex.positions for t in terms):
+            return ctx.empty()
+        first = tindex.positions[terms[0]]
+        docs = set(first)
+        for t in terms[1:]:
+            docs &= set(tindex.positions[t])
+        freqs: dict[int, int] = {}
+        for doc in docs:
+            sets = [set(tindex.positions[t][doc]) for t in terms]
+            count = sum(1 for p in first[doc] if all(p + off in sets[k] for k, off in enumerate(offsets)))
+            if count:
+                freqs[doc] = count
+        if not freqs:
+            return ctx.empty()
+        ords = np.asarray(sorted(freqs), dtype=np.int64)
+        phrase_freq = np.asarray([freqs[o] for o in ords.tolist()], dtype=np.float32)
+        n_docs = tindex.stats.doc_count
+        idf_sum = 0.0
+        for t in terms:
+            df = len(tindex.postings[t][0])
+            idf_sum += float(np.float32(math.log(1 + (n_docs - df + 0.5) / (df + 0.5))))
+        idf = np.float32(idf_sum)
+        avgdl = np.float32(tindex.stats.sum_total_term_freq / n_docs)
+        cache = (np.float32(1) / (K1 * ((np.float32(1) - B) + B * LENGTH_TABLE / avgdl))).astype(np.float32)
+        weight = np.float32(np.float32(self.boost) * np.float32(np.float32(1) + K1)) * idf
+        scores = (weight - weight / (np.float32(1) + phrase_freq * cache[tindex.norms[ords]])).astype(np.float32)
+        return _scatter(ctx, ords, scores)
+
+
+def _parse_match_phrase(spec: dict[str, Any]) -> Query:
+    fname, value = _single_field("match_phrase", spec)
+    if isinstance(value, dict):
+        _unknown("match_phrase", value, {"query", "analyzer", "slop", "zero_terms_query", "boost", "_name"})
+        if "query" not in value:
+            raise E.illegal_argument("[match_phrase] requires query value")
+        if _int(value.get("slop", 0), "slop", "match_phrase") != 0:
+            raise E.unsupported("[match_phrase] with slop other than 0")
+        opts = _parse_text_options({k: v for k, v in value.items() if k in ("analyzer", "zero_terms_query")}, "match_phrase")
+        node = MatchPhrase(fname, value["query"], opts)
+        _common(node, value, "match_phrase")
+    else:
+        if value is None:
+            raise E.illegal_argument("[match_phrase] requires query value")
+        node = MatchPhrase(fname, value, TextOptions())
+    _common(node, spec, "match_phrase")
     return node
 
 
@@ -1576,6 +1674,7 @@ _PARSERS: dict[str, Callable[[dict[str, Any]], Query]] = {
     "ids": _parse_ids,
     "match": _parse_match,
     "match_bool_prefix": lambda s: _parse_match(s, "match_bool_prefix"),
+    "match_phrase": _parse_match_phrase,
     "multi_match": _parse_multi_match,
     "dis_max": _parse_dis_max,
     "constant_score": _parse_constant_score,

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.es_double.analysis import analyze_standard, deletion_variants
+from tests.es_double.analysis import deletion_variants
 from tests.es_double.mapping import FieldSpec, Mapping
 
 
@@ -109,6 +109,7 @@ class TextIndex:
     norms: np.ndarray  # encoded norm byte per doc (1 for fields without norms)
     stats: TermStats
     sorted_terms: list[str]
+    positions: dict[str, dict[int, list[int]]] = field(default_factory=dict)  # term -> doc ordinal -> positions
     _deletes: dict[int, dict[str, list[str]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -212,32 +213,45 @@ class Segment:
 
     # ------------------------------------------------------------------ text
     def text_index(self, spec: FieldSpec) -> TextIndex:
-        """BM25 index: analysed tokens for text, whole values (no norms) for keyword/boolean."""
+        """BM25 index: analysed tokens (with positions) for text, whole values (no norms) for keyword/boolean.
+
+        A text value goes through the field's index analyzer; the values of one field are
+        `position_increment_gap` positions apart, and the norm counts tokens that advance
+        the position (Lucene's discountOverlaps: stacked synonyms do not lengthen a field).
+        """
         with self._lock:
             cached = self._text.get(spec.path)
             if cached is not None:
                 return cached
             postings_lists: dict[str, tuple[list[int], list[int]]] = {}
+            term_positions: dict[str, dict[int, list[int]]] = {}
             norms = np.ones(self.n, dtype=np.int64)
             doc_count = 0
             sum_ttf = 0
             analyzed = spec.type == "text"
+            analyzer = self.mapping.analysis.index_analyzer(spec.params) if analyzed else None
             for i, d in enumerate(self.docs):
                 vals = d.values.get(spec.path)
                 if not vals:
                     continue
-                if analyzed:
-                    tokens: list[str] = []
-                    for v in vals:
-                        tokens.extend(analyze_standard(v))
-                    if not tokens:
+                if analyzer is not None:
+                    counts: dict[str, int] = {}
+                    length = 0
+                    pos = -1
+                    for k, v in enumerate(vals):
+                        if k:
+                            pos += analyzer.position_increment_gap
+                        for tok in analyzer.tokens(v):
+                            pos += tok.pos_inc
+                            counts[tok.term] = counts.get(tok.term, 0) + 1
+                            term_positions.setdefault(tok.term, {}).setdefault(i, []).append(pos)
+                            if tok.pos_inc > 0:
+                                length += 1
+                    if not counts:
                         norms[i] = 0
                         continue
-                    counts: dict[str, int] = {}
-                    for t in tokens:
-                        counts[t] = counts.get(t, 0) + 1
-                    norms[i] = int_to_byte4(len(tokens))
-                    sum_ttf += len(tokens)
+                    norms[i] = int_to_byte4(length)
+                    sum_ttf += sum(counts.values())
                 else:
                     counts = {_term_text(v): 1 for v in vals}
                     sum_ttf += len(counts)
@@ -253,7 +267,7 @@ class Segment:
                 t: (np.asarray(o, dtype=np.int64), np.asarray(f, dtype=np.float32))
                 for t, (o, f) in postings_lists.items()
             }
-            cached = TextIndex(postings, norms, TermStats(doc_count, sum_ttf), sorted(postings))
+            cached = TextIndex(postings, norms, TermStats(doc_count, sum_ttf), sorted(postings), term_positions)
             self._text[spec.path] = cached
             return cached
 

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from tests.es_double import errors as E
+from tests.es_double.analyzers import analyze_request
 from tests.es_double.errors import EsError
 from tests.es_double.faults import FaultState
 from tests.es_double.jsonloc import token_name
@@ -158,6 +159,8 @@ class EsApp:
         r("GET,POST", "/{index}/_mget", EsApp.mget)
         r("GET,POST", "/_search", EsApp.search)
         r("GET,POST", "/{index}/_search", EsApp.search)
+        r("GET,POST", "/_analyze", EsApp.analyze)
+        r("GET,POST", "/{index}/_analyze", EsApp.analyze)
         r("GET,POST", "/_count", EsApp.count)
         r("GET,POST", "/{index}/_count", EsApp.count)
         r("PUT,POST", "/{index}/_doc/{id}", EsApp.index_doc)
@@ -623,6 +626,23 @@ class EsApp:
             self.cluster, args[0] if args else None, request.json(), request.params, request.path
         )
         return Response(status, body)
+
+    def analyze(self, request: Request, args: list[str]) -> Response:
+        """`_analyze` (see analyzers.analyze_request); with an index, its analysis settings and fields."""
+        body = request.json(required=True)
+        if not isinstance(body, dict):
+            raise EsError(400, "parse_exception", "request body is required")
+        if not args:
+            return Response(200, analyze_request(body, None, None))
+        with self.cluster.lock:
+            indices = self.cluster.resolve(args[0])
+            if len(indices) != 1:
+                raise E.illegal_argument(f"[{args[0]}] resolves to {len(indices)} indices; _analyze needs one")
+            mapping = indices[0].mapping
+        def field_params(path: str) -> dict[str, Any] | None:
+            spec = mapping.field(path)
+            return spec.params if spec is not None and spec.type == "text" else None
+        return Response(200, analyze_request(body, mapping.analysis, field_params))
 
     def count(self, request: Request, args: list[str]) -> Response:
         return Response(

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from tests.es_double import errors as E
+from tests.es_double.analyzers import IndexAnalysis, analysis_tree
 from tests.es_double.errors import EsError
 from tests.es_double.javafmt import float32_json
 from tests.es_double.mapping import Mapping
@@ -85,7 +86,6 @@ _OTHER_SETTINGS = {
     "index.routing.allocation.include._tier_preference",
 }
 _UNSUPPORTED_SETTING_PREFIXES = (
-    "index.analysis.",
     "index.similarity.",
     "index.sort.",
     "index.mode",
@@ -118,12 +118,19 @@ def _setting_text(value: Any) -> str:
     return str(value)
 
 
-def parse_index_settings(settings: Any) -> dict[str, str]:
-    """Flatten and validate index settings like `IndexScopedSettings#validate`."""
+def parse_index_settings(settings: Any) -> dict[str, Any]:
+    """Flatten and validate index settings like `IndexScopedSettings#validate`.
+
+    `index.analysis.*` values keep their lists (synonym rules contain commas); the
+    analysis components they define are validated when the index is created.
+    """
     flat = _flatten_settings(settings or {})
-    out: dict[str, str] = {}
+    out: dict[str, Any] = {}
     for key, value in flat.items():
         full = key if key.startswith("index.") else f"index.{key}"
+        if full.startswith("index.analysis."):
+            out[full] = [_setting_text(v) for v in value] if isinstance(value, list) else _setting_text(value)
+            continue
         text = _setting_text(value)
         if any(full.startswith(p) or full == p.rstrip(".") for p in _UNSUPPORTED_SETTING_PREFIXES):
             if not (full == "index.mode" and text == "standard"):
@@ -462,7 +469,8 @@ class Cluster:
             if key not in ("settings", "mappings", "aliases"):
                 raise EsError(400, "parse_exception", f"unknown key [{key}] for create index")
         settings = parse_index_settings(body.get("settings"))
-        mapping = Mapping(body.get("mappings"))
+        analysis = IndexAnalysis(analysis_tree({k: v for k, v in settings.items() if k.startswith("index.analysis.")}))
+        mapping = Mapping(body.get("mappings"), analysis)
         aliases_body = body.get("aliases") or {}
         if not isinstance(aliases_body, dict):
             raise EsError(400, "parse_exception", "key [aliases] must be an object")

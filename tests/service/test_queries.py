@@ -137,40 +137,77 @@ def test_knn_score_formulas():
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("Heat (1995)", ("Heat", 1995)), ("  Heat ( 1995 ) ", ("Heat", 1995)), ("Heat", ("Heat", None)),
-     ("(1995)", ("(1995)", None)), ("2001: A Space Odyssey", ("2001: A Space Odyssey", None))],
+     ("toy story 1995", ("toy story", 1995)), ("1995 toy story", ("toy story", 1995)),
+     ("Star Wars 1977 ", ("Star Wars", 1977)), ("(1995)", ("(1995)", None)), ("1984", ("1984", None)),
+     ("2001: A Space Odyssey", ("A Space Odyssey", 2001)), ("2001 a space odyssey 1968", ("2001 a space odyssey", 1968)),
+     ("Apollo 13", ("Apollo 13", None)), ("Blade Runner 2049", ("Blade Runner", 2049)), ("R2D2 1977", ("R2D2", 1977))],
 )
 def test_split_year_hint(text, expected):
     assert queries.split_year_hint(text) == expected
 
 
-def test_title_search_strict_with_year_hint():
-    body = queries.title_search("Heat (1995)", strict=True, size=6)
+TITLE_SOURCE = [*FIELDS, "popularity"]
+SCRIPT = {"source": queries.TITLE_SCORE_SCRIPT, "params": {"popularity_weight": 0.9}}
+
+
+def _reading(words: str, operator: str, year: int | None = None) -> dict:
+    def every(op: str) -> dict:
+        return {"bool": {"should": [
+            {"match": {"title": {"query": words, "fuzziness": "AUTO", "operator": op}}},
+            {"match_bool_prefix": {"title": {"query": words, "operator": op}}},
+        ], "minimum_should_match": 1}}
+
+    tiers = [
+        {"constant_score": {"filter": {"match": {"title.exact": {"query": words}}}, "boost": 16.0}},
+        {"constant_score": {"filter": {"match_phrase": {"title": {"query": words}}}, "boost": 8.0}},
+        {"constant_score": {"filter": {"match": {"title": {"query": words, "operator": "and"}}}, "boost": 4.0}},
+        {"constant_score": {"filter": every("and"), "boost": 2.0}},
+        {"constant_score": {"filter": {"match": {"title": {"query": words, "fuzziness": "AUTO",
+                                                           "minimum_should_match": "50%"}}}, "boost": 1.0}},
+    ]
+    if year is not None:
+        tiers.append({"constant_score": {"filter": {"term": {"year": year}}, "boost": 32.0}})
+    return {"bool": {"must": [{"constant_score": {"filter": every(operator), "boost": 1.0}}], "should": tiers}}
+
+
+def test_title_search_strict_reads_the_text_with_and_without_its_year():
+    body = queries.title_search("Heat  (1995)", strict=True, size=6)
     assert body == {
         "size": 6,
-        "query": {
-            "bool": {
-                "must": [{"bool": {"should": [
-                    {"match": {"title": {"query": "Heat", "fuzziness": "AUTO", "operator": "and"}}},
-                    {"match_bool_prefix": {"title": {"query": "Heat", "operator": "and"}}},
-                ], "minimum_should_match": 1}}],
-                "should": [
-                    {"term": {"title.keyword": {"value": "Heat", "case_insensitive": True, "boost": 10.0}}},
-                    {"term": {"title.keyword": {"value": "Heat (1995)", "case_insensitive": True, "boost": 10.0}}},
-                    {"term": {"year": {"value": 1995, "boost": 5.0}}},
-                ],
-            }
-        },
-        "_source": FIELDS,
+        "query": {"script_score": {
+            "query": {"dis_max": {"queries": [_reading("Heat (1995)", "and"), _reading("Heat", "and", 1995)]}},
+            "script": SCRIPT,
+        }},
+        "_source": TITLE_SOURCE,
     }
 
 
 def test_title_search_loose_with_filters():
     body = queries.title_search("toy sto", strict=False, genres=["Animation"], year=1995)
-    must = body["query"]["bool"]["must"][0]["bool"]["should"]
-    assert must[0]["match"]["title"]["operator"] == "or"
-    assert must[1] == {"match_bool_prefix": {"title": {"query": "toy sto", "operator": "or"}}}
-    assert body["query"]["bool"]["filter"] == [{"terms": {"genres": ["Animation"]}}, {"term": {"year": 1995}}]
-    assert len(body["query"]["bool"]["should"]) == 1  # no year hint, text == words
+    assert body == {
+        "size": 10,
+        "query": {"script_score": {
+            "query": {"bool": {"must": [_reading("toy sto", "or")],
+                               "filter": [{"terms": {"genres": ["Animation"]}}, {"term": {"year": 1995}}]}},
+            "script": SCRIPT,
+        }},
+        "_source": TITLE_SOURCE,
+    }
+
+
+@pytest.mark.parametrize(
+    ("scores", "confident"),
+    [
+        ([], False),
+        ([2.3], True),  # one hit matching half the words
+        ([1.9], False),  # any word only: popularity alone is no confidence
+        ([32.4, 16.9], True),  # the whole title against a phrase
+        ([16.2, 16.8], False),  # two phrases apart only by popularity
+        ([4.1, 2.89], True),
+    ],
+)
+def test_confident_title(scores, confident):
+    assert queries.confident_title([{"_score": s} for s in scores]) is confident
 
 
 def test_browse_and_lookups():

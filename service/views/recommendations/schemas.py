@@ -29,14 +29,27 @@ class ByTitleArgs(MovieVectorArgsMixin):
     title = fields.String(
         required=True,
         validate=validate.Length(min=1, max=MAX_TEXT),
-        metadata={"description": "A title as typed; `(1995)` at the end hints the year", "example": "toy story"},
+        metadata={"description": "A title as typed; a year anywhere in it (`toy story 1995`, `(1995)`) is a hint",
+                  "example": "toy story"},
     )
     year = fields.Integer(validate=YEAR_RANGE, metadata={"description": "Only a movie of this year matches", "example": 1995})
 
 
+class TitleMatchSchema(MovieSummarySchema):
+    popularity = fields.Float(allow_none=True, metadata={"description": "Percentile of rating_count, 0..1", "example": 0.98})
+
+
+class CatalogueYearsSchema(ma.Schema):
+    first = fields.Integer(required=True, metadata={"description": "Earliest release year", "example": 1922})
+    last = fields.Integer(required=True, metadata={"description": "Latest release year", "example": 1998})
+
+
 class ByTitleSchema(RecommendationsSchema):
-    matched = fields.Nested(MovieSummarySchema, required=True, metadata={"description": "The movie the title resolved to"})
-    alternatives = fields.List(fields.Nested(MovieSummarySchema), metadata={"description": "Other close matches"})
+    matched = fields.Nested(TitleMatchSchema, required=True, metadata={"description": "The movie the title resolved to"})
+    alternatives = fields.List(fields.Nested(TitleMatchSchema), metadata={"description": "Other close matches"})
+    year_hint = fields.Integer(allow_none=True, metadata={"description": "The year read from the title, if any", "example": 1995})
+    catalogue_years = fields.Nested(CatalogueYearsSchema, allow_none=True,
+                                    metadata={"description": "Release years the served catalogue covers"})
 
 
 class FromLikedSchema(MovieVectorArgsMixin):
