@@ -12,12 +12,45 @@ Environment (all optional):
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from elasticsearch import Elasticsearch
 
 DEFAULT_URL = "http://localhost:9200"
+
+# The Elasticsearch versions movierec runs against. The lower bound is where vectors are left out of
+# `_source` and the `exclude_vectors` source option (`_source_exclude_vectors`) that asks for them back
+# exists: 9.2 (Elastic, "Lighter by default: Excluding vectors from source", search-labs blog;
+# changelog PR 131907 "Enable exclude_source_vectors by default for new indices"). The upper bound is
+# the client's major: elasticsearch-py 9.x speaks `compatible-with=9`.
+MIN_ES_VERSION = (9, 2, 0)
+MAX_ES_VERSION_EXCLUSIVE = (10, 0, 0)
+SUPPORTED_ES_VERSIONS = ">= 9.2.0, < 10.0.0"
+
+
+class UnsupportedVersion(RuntimeError):
+    """The cluster's version is outside SUPPORTED_ES_VERSIONS (carries what was found)."""
+
+    def __init__(self, found: str) -> None:
+        super().__init__(
+            f"Elasticsearch {found} found; movierec needs Elasticsearch {SUPPORTED_ES_VERSIONS} "
+            f"(9.2 added the `exclude_vectors` source option movierec uses to leave vectors out of _source)"
+        )
+        self.found = found
+
+
+def check_version(number: str) -> tuple[int, int, int]:
+    """The cluster version `number` ("9.2.1", "9.3.0-SNAPSHOT") as a tuple; UnsupportedVersion outside the range."""
+    parts = [int(p) for p in re.findall(r"\d+", number)[:3]]
+    if len(parts) < 2:
+        raise UnsupportedVersion(number)
+    version = (parts + [0, 0])[:3]
+    found = (version[0], version[1], version[2])
+    if not MIN_ES_VERSION <= found < MAX_ES_VERSION_EXCLUSIVE:
+        raise UnsupportedVersion(number)
+    return found
 
 _FALSE = {"0", "false", "no", "off"}
 

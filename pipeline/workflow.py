@@ -29,7 +29,7 @@ import es_mappings
 from pipeline import datasets, export, indices, runs
 from pipeline.als import ALSParams, TrainedModel, coerce_params
 from pipeline.errors import ExportError, PipelineError
-from pipeline.es import client_options
+from pipeline.es import UnsupportedVersion, check_version, client_options
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +140,10 @@ def check_cluster(es: Elasticsearch, url: str) -> dict:
     except TransportError as exc:
         raise ExportError(f"Elasticsearch at {url} is unreachable: {exc}") from exc
     log.info("Elasticsearch %s at %s", info["version"]["number"], url)
+    try:
+        check_version(info["version"]["number"])
+    except UnsupportedVersion as exc:
+        raise ExportError(f"{exc} (at {url})") from exc
     return dict(info)
 
 

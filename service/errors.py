@@ -19,6 +19,8 @@ from flask import Flask, current_app
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
+from pipeline.es import UnsupportedVersion
+
 log = logging.getLogger(__name__)
 
 
@@ -111,8 +113,14 @@ class ServiceApi(Api):
 INVALID = "Invalid request; `errors` names each field (by location: path, query, json) and what is wrong."
 
 
+def _unsupported_version(exc: UnsupportedVersion) -> tuple[dict, int, dict]:
+    log.error("%s", exc)
+    return error_body(503, str(exc)), 503, {}
+
+
 def register_error_handlers(app: Flask) -> None:
     """Install the handlers (flask-smorest already renders HTTPException in the same schema)."""
+    app.register_error_handler(UnsupportedVersion, _unsupported_version)
     app.register_error_handler(ConnectionTimeout, _timeout)
     app.register_error_handler(ESConnectionError, _unreachable)
     app.register_error_handler(IndexMissing, _index_missing)

@@ -7,18 +7,24 @@ only sends them, so tests can monkeypatch I/O here.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from elasticsearch import Elasticsearch, NotFoundError, helpers
+from elastic_transport import TransportError
+from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
 from flask import Flask, current_app, g
 from werkzeug.wrappers import Response
 
 from es_mappings import alias_name, run_id_of
+from pipeline.es import check_version
 from service.errors import IndexMissing
 
+log = logging.getLogger(__name__)
 EXTENSION = "elasticsearch"
+VERSION = "elasticsearch.version"  # the cluster's version once checked (None: not reachable yet)
+VERSION_CHECK_TIMEOUT_S = 2.0
 T = TypeVar("T")
 _MISSING = object()
 
@@ -36,10 +42,28 @@ def client_options_for(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def init_app(app: Flask) -> None:
-    """Create the app's client (no connection is opened until the first request) and time requests."""
+    """Create the app's client, check the cluster's version, and time requests.
+
+    A cluster outside pipeline.es.SUPPORTED_ES_VERSIONS stops the app here (UnsupportedVersion, naming
+    the version found and the one needed); one not reachable yet is checked on its first answer.
+    """
     app.extensions[EXTENSION] = Elasticsearch(**client_options_for(app.config))
+    app.extensions[VERSION] = None
+    _check_version(app)
     app.before_request(_start_clock)
     app.after_request(_server_timing)
+
+
+def _check_version(app: Flask) -> None:
+    """Record the cluster's version, raising UnsupportedVersion outside the supported range."""
+    es: Elasticsearch = app.extensions[EXTENSION]
+    try:
+        number = es.options(request_timeout=VERSION_CHECK_TIMEOUT_S, max_retries=0).info()["version"]["number"]
+    except (TransportError, ApiError) as exc:
+        log.warning("Elasticsearch not reachable to check its version (%s); checking on its first answer", exc)
+        return
+    check_version(number)
+    app.extensions[VERSION] = number
 
 
 def _start_clock() -> None:
@@ -67,7 +91,9 @@ def _server_timing(response: Response) -> Response:
 
 
 def client() -> Elasticsearch:
-    """The current app's Elasticsearch client."""
+    """The current app's Elasticsearch client (its version checked once the cluster has answered)."""
+    if current_app.extensions.get(VERSION) is None:
+        _check_version(current_app)
     return current_app.extensions[EXTENSION]
 
 

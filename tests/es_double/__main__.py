@@ -16,9 +16,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=9200, help="port (default: 9200; 0 picks a free one)")
     parser.add_argument("--verbose", action="store_true", help="log every request")
+    parser.add_argument(
+        "--scheduled-refresh",
+        action="store_true",
+        help="refresh indices every index.refresh_interval; refresh=wait_for waits for it (as Elasticsearch)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(message)s")
-    double = EsDouble(args.host, args.port).start()
+    double = EsDouble(args.host, args.port, scheduled_refresh=args.scheduled_refresh).start()
     logging.getLogger(__name__).info("Elasticsearch test double listening on %s", double.url)
     print(double.url, flush=True)  # the one line of output: how callers (the benchmark) learn the port
     stop = threading.Event()

@@ -249,9 +249,15 @@ def run_bulk(cluster: Cluster, raw: bytes, default_index: str | None, refresh: s
                 index_name = _error_index(exc, targets.get((target, must_alias)), target)
                 item = {"_index": index_name, "_id": doc_id, "status": exc.status, "error": exc.to_dict()}
                 items.append(json.dumps({key: item}, separators=(",", ":"), ensure_ascii=False))
-        if refresh in ("true", "wait_for"):
-            for idx in touched.values():
+        waits = []
+        for idx in touched.values():
+            if refresh == "true":
                 idx.refresh()
+            elif refresh == "wait_for":
+                waits.append(cluster.visibility_waiter(idx))
+    for wait in waits:
+        if wait is not None:
+            wait()
     took = int((time.monotonic() - started) * 1000)
     head = f'{{"errors":{"true" if errors else "false"},"took":{took},"items":['
     return (head + ",".join(items) + "]}").encode("utf-8")

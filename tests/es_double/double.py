@@ -12,6 +12,8 @@ Example::
     with double.outage():                                            # connections refused
         ...
     double.stop()
+
+    EsDouble(scheduled_refresh=True)   # indices refresh every index.refresh_interval; wait_for waits for it
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from tests.es_double.faults import (
     rejected_execution,
 )
 from tests.es_double.server import EsApp, HttpServer
-from tests.es_double.store import BulkItemFault, Cluster
+from tests.es_double.store import BulkItemFault, Cluster, RefreshScheduler
 
 _DEFAULT_ERRORS = {
     429: rejected_execution("indices:data/write/bulk"),
@@ -47,10 +49,15 @@ def _error_for(status: int, error_type: str | None, reason: str | None) -> tuple
 class EsDouble:
     """A running Elasticsearch test double on a loopback port."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, scheduled_refresh: bool = False) -> None:
+        """`scheduled_refresh`: refresh every index on its `index.refresh_interval` and make
+        `refresh=wait_for` wait for that refresh, as Elasticsearch does (off: only explicit refreshes,
+        and `wait_for` refreshes at once)."""
         self.cluster = Cluster()
         self.faults = FaultState()
-        self._server = HttpServer(EsApp(self.cluster, self.faults), host, port)
+        self.app = EsApp(self.cluster, self.faults)
+        self._server = HttpServer(self.app, host, port)
+        self._scheduler = RefreshScheduler(self.cluster) if scheduled_refresh else None
 
     @property
     def url(self) -> str:
@@ -61,16 +68,21 @@ class EsDouble:
         return self._server.port
 
     def start(self) -> EsDouble:
+        if self._scheduler is not None:
+            self._scheduler.start()
         self._server.start()
         return self
 
     def stop(self) -> None:
         self._server.stop()
+        if self._scheduler is not None:
+            self._scheduler.stop()
 
     def reset(self) -> None:
         """Forget every index, alias and fault (each test starts from an empty cluster)."""
         self.cluster.reset()
         self.faults.reset()
+        self.app.reported_version = None
         if not self._server.running:
             self._server.restart()
 
@@ -137,6 +149,10 @@ class EsDouble:
         with self.faults.lock:
             self.faults.delay_seconds = seconds
             self.faults.delay_pattern = path
+
+    def report_version(self, number: str | None) -> None:
+        """Answer `GET /` with this `version.number` (None: the pinned stack version), to test version checks."""
+        self.app.reported_version = number
 
     def clear_faults(self) -> None:
         with self.cluster.lock:

@@ -100,13 +100,21 @@ METADATA_FIELDS = (
 SIMILARITIES = ("l2_norm", "dot_product", "cosine", "max_inner_product")
 VECTOR_INDEX_TYPES = {
     # type -> (allowed keys besides "type", float-only, dims check)
-    "hnsw": ({"m", "ef_construction", "early_exit"}, False, None),
-    "int8_hnsw": ({"m", "ef_construction", "confidence_interval", "rescore_vector", "early_exit"}, True, None),
-    "int4_hnsw": ({"m", "ef_construction", "confidence_interval", "rescore_vector", "early_exit"}, True, "even"),
+    "hnsw": ({"m", "ef_construction", "early_exit", "early_termination"}, False, None),
+    "int8_hnsw": (
+        {"m", "ef_construction", "confidence_interval", "rescore_vector", "early_exit", "early_termination"},
+        True,
+        None,
+    ),
+    "int4_hnsw": (
+        {"m", "ef_construction", "confidence_interval", "rescore_vector", "early_exit", "early_termination"},
+        True,
+        "even",
+    ),
     "flat": (set(), False, None),
     "int8_flat": ({"confidence_interval", "rescore_vector"}, True, None),
     "int4_flat": ({"confidence_interval", "rescore_vector"}, True, "even"),
-    "bbq_hnsw": ({"m", "ef_construction", "rescore_vector", "early_exit"}, True, "bbq"),
+    "bbq_hnsw": ({"m", "ef_construction", "rescore_vector", "early_exit", "early_termination"}, True, "bbq"),
     "bbq_flat": ({"rescore_vector"}, True, "bbq"),
     "bbq_disk": ({"cluster_size", "default_visit_percentage", "rescore_vector", "on_disk_rescore"}, True, "bbq"),
 }
@@ -182,7 +190,6 @@ _UNSUPPORTED_PARAMS = {
     "norms",
     "eager_global_ordinals",
     "split_queries_on_whitespace",
-    "store",
 }
 
 
@@ -195,8 +202,20 @@ def default_vector_index_options(dims: int | None) -> dict[str, Any]:
     ef_construction are Lucene's defaults 16 and 100.
     """
     if dims is not None and dims >= 384:
-        return {"type": "bbq_hnsw", "m": 16, "ef_construction": 100, "rescore_vector": {"oversample": 3.0}}
-    return {"type": "int8_hnsw", "m": 16, "ef_construction": 100}
+        return shown_index_options({"type": "bbq_hnsw", "rescore_vector": {"oversample": 3.0}})
+    return shown_index_options({"type": "int8_hnsw"})
+
+
+def shown_index_options(options: dict[str, Any]) -> dict[str, Any]:
+    """index_options as `GET _mapping` prints them: HNSW types always show m and ef_construction
+    (Lucene's defaults 16 and 100) and `early_termination` (false unless set; YAML REST test
+    search.vectors/80_dense_vector_indexed_by_default.yml, feature expose_hnsw_early_termination)."""
+    if not str(options.get("type", "")).endswith("hnsw"):
+        return dict(options)
+    out: dict[str, Any] = {"type": options["type"], "m": 16, "ef_construction": 100}
+    out.update(options)
+    out.setdefault("early_termination", False)
+    return out
 
 
 @dataclass
@@ -517,6 +536,8 @@ class Mapping:
                         item["similarity"] = spec.vector.similarity
                     if spec.vector.indexed and "index_options" not in item:
                         item["index_options"] = default_vector_index_options(spec.vector.dims)
+                    elif isinstance(item.get("index_options"), dict):
+                        item["index_options"] = shown_index_options(item["index_options"])
                 if spec.subfields:
                     item["fields"] = {n: {k: v for k, v in s.params.items()} for n, s in spec.subfields.items()}
                 out[name] = item

@@ -1523,10 +1523,11 @@ def parse_knn(body: Any, default_size: int, top_level: bool) -> KnnSpec:
 class Knn(Query):
     """The `knn` query: top k per shard, pre-filtered.
 
-    Without `k` the query collects `num_candidates` per shard (default round(1.5 · size)), so
-    `{"size": 3, "query": {"knn": {..., "num_candidates": 5}}}` totals 5 hits: YAML REST test
-    search.vectors/140_knn_query_with_other_queries.yml ("Function score query with knn query":
-    "collector sees num_candidates docs"; "dis_max query with knn query": 5 knn hits + the match).
+    Without `k`, k is the request size capped by `num_candidates` (KnnVectorQueryBuilder.doToQuery:
+    `k = requestSize; if (numCands != null) k = Math.min(k, numCands)`), so a knn query with
+    `num_candidates: 5` in a `size: 10` search collects 5 per shard: YAML REST test
+    search.vectors/140_knn_query_with_other_queries.yml ("dis_max query with knn query": 5 knn hits
+    + the match's hits; its function_score section sets `k: 5` to collect 5 with `size: 3`).
     """
 
     def __init__(self, spec: KnnSpec) -> None:
@@ -1543,8 +1544,9 @@ class Knn(Query):
     def execute(self, ctx: ExecContext, scoring: bool) -> Result:
         k = self.spec.k
         if k is None:
-            nc = self.spec.num_candidates
-            k = nc if nc is not None else default_num_candidates(ctx.request_size)
+            k = ctx.request_size
+            if self.spec.num_candidates is not None:
+                k = min(k, self.spec.num_candidates)
         if k <= 0:
             return ctx.empty()
         ords, scores = self.spec.candidates(ctx, k)

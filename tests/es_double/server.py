@@ -119,6 +119,7 @@ class EsApp:
     def __init__(self, cluster: Cluster, faults: FaultState) -> None:
         self.cluster = cluster
         self.faults = faults
+        self.reported_version: str | None = None  # `GET /` version.number (None: the pinned stack version)
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._register()
 
@@ -215,7 +216,7 @@ class EsApp:
             "cluster_name": "es-test-double",
             "cluster_uuid": self.cluster.cluster_uuid,
             "version": {
-                "number": stack_version(),
+                "number": self.reported_version or stack_version(),
                 "build_flavor": "default",
                 "build_type": "docker",
                 "build_hash": "0" * 40,
@@ -426,11 +427,18 @@ class EsApp:
                     raise E.illegal_argument(f"Failed to parse long parameter [{key}] with value [{p[key]}]") from None
         return out
 
-    def _after_write(self, result_idx: IndexState | None, refresh: str, body: dict[str, Any]) -> None:
-        if refresh in ("true", "wait_for") and result_idx is not None:
+    def _after_write(
+        self, result_idx: IndexState | None, refresh: str, body: dict[str, Any]
+    ) -> Callable[[], None] | None:
+        """Apply `refresh`; for `wait_for` under the scheduler, the wait to run once the lock is released."""
+        if result_idx is None:
+            return None
+        if refresh == "true":
             result_idx.refresh()
-            if refresh == "true":
-                body["forced_refresh"] = True
+            body["forced_refresh"] = True
+        elif refresh == "wait_for":
+            return self.cluster.visibility_waiter(result_idx)
+        return None
 
     def index_doc(self, request: Request, args: list[str], op_type: str | None = None) -> Response:
         opts = self._write_params(request)
@@ -450,7 +458,9 @@ class EsApp:
                 if_primary_term=opts.get("if_primary_term"),
                 require_alias=opts["require_alias"],
             )
-            self._after_write(result.index, opts["refresh"], result.body)
+            wait = self._after_write(result.index, opts["refresh"], result.body)
+        if wait is not None:
+            wait()
         return Response(result.status, result.body, {"Location": f"/{result.body['_index']}/_doc/{result.body['_id']}"})
 
     def index_doc_auto_id(self, request: Request, args: list[str]) -> Response:
@@ -467,7 +477,9 @@ class EsApp:
             result = self.cluster.delete_document(
                 args[0], args[1], if_seq_no=opts.get("if_seq_no"), if_primary_term=opts.get("if_primary_term")
             )
-            self._after_write(result.index, opts["refresh"], result.body)
+            wait = self._after_write(result.index, opts["refresh"], result.body)
+        if wait is not None:
+            wait()
         return Response(result.status, result.body)
 
     def update_doc(self, request: Request, args: list[str]) -> Response:
@@ -485,7 +497,9 @@ class EsApp:
                 if_primary_term=opts.get("if_primary_term"),
                 require_alias=opts["require_alias"],
             )
-            self._after_write(result.index, opts["refresh"], result.body)
+            wait = self._after_write(result.index, opts["refresh"], result.body)
+        if wait is not None:
+            wait()
         return Response(result.status, result.body)
 
     _GET_PARAMS = _COMMON_PARAMS | {

@@ -2,9 +2,12 @@
 
 Near-real-time semantics as in Elasticsearch: writes go to the live document table, which
 `GET`/`_mget` read (real-time); search and count read the `Segment` made by the last
-refresh. The double never refreshes on its own (a real cluster refreshes every
+refresh. By default the double never refreshes on its own (a real cluster refreshes every
 `index.refresh_interval`, 1s by default), so a test that forgets `refresh` fails
-deterministically instead of passing by luck.
+deterministically instead of passing by luck, and `refresh=wait_for` refreshes at once.
+With the opt-in `RefreshScheduler` every index refreshes on its `index.refresh_interval`
+(`-1`: never) and `refresh=wait_for` waits for the next scheduled refresh, as it does in
+Elasticsearch, so latencies show what production pays.
 (https://www.elastic.co/docs/reference/elasticsearch/rest-apis/refresh-parameter)
 """
 
@@ -36,6 +39,8 @@ DEFAULT_MAX_RESULT_WINDOW = 10000
 DEFAULT_MAX_TERMS_COUNT = 65536
 
 _TIME_VALUE = re.compile(r"-1|0|\d+(?:\.\d+)?(?:nanos|micros|ms|s|m|h|d)")
+_TIME_UNITS = {"nanos": 1e-9, "micros": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+DEFAULT_REFRESH_INTERVAL = "1s"
 _BOOL_SETTINGS = {
     "index.mapping.exclude_source_vectors",
     "index.hidden",
@@ -249,6 +254,8 @@ class IndexState:
         self.primary_term = 1
         self.segment = Segment([], mapping)
         self.dirty = False
+        self.refresh_generation = 0  # refreshes that made new writes visible
+        self.next_scheduled_refresh: float | None = None  # monotonic time (RefreshScheduler)
 
     @property
     def number_of_shards(self) -> int:
@@ -278,6 +285,18 @@ class IndexState:
         if self.dirty:
             self.segment = Segment(list(self.docs.values()), self.mapping)
             self.dirty = False
+            self.refresh_generation += 1
+
+    @property
+    def refresh_interval_seconds(self) -> float | None:
+        """`index.refresh_interval` in seconds; None when scheduled refresh is off (`-1`)."""
+        text = self.settings.get("index.refresh_interval", DEFAULT_REFRESH_INTERVAL)
+        if text == "-1":
+            return None
+        if text == "0":
+            return 0.0
+        number, unit = re.fullmatch(r"(\d+(?:\.\d+)?)([a-z]+)", text).groups()  # type: ignore[union-attr]
+        return float(number) * _TIME_UNITS[unit]
 
     def settings_json(self) -> dict[str, Any]:
         """`GET idx/_settings` (all values as strings, nested like Elasticsearch prints them)."""
@@ -349,10 +368,35 @@ class Cluster:
     cluster_uuid: str = field(default_factory=lambda: secrets.token_urlsafe(16)[:22])
     node_id: str = field(default_factory=lambda: secrets.token_urlsafe(16)[:22])
 
+    def __post_init__(self) -> None:
+        self.refreshed = threading.Condition(self.lock)  # notified by the RefreshScheduler
+        self.scheduler: RefreshScheduler | None = None
+
     def reset(self) -> None:
         with self.lock:
             self.indices.clear()
             self.bulk_faults.clear()
+
+    # ------------------------------------------------------------------ refresh=wait_for
+    def visibility_waiter(self, idx: IndexState) -> Callable[[], None] | None:
+        """For `refresh=wait_for` (call with `lock` held): None after refreshing at once when no
+        scheduler runs, else a function to call once `lock` is released, which returns when a
+        refresh of `idx` has made this write visible (the next scheduled one, or an explicit one).
+        """
+        if self.scheduler is None:
+            idx.refresh()
+            return None
+        target = idx.refresh_generation + 1
+
+        def wait() -> None:
+            with self.refreshed:
+                while idx.refresh_generation < target and idx.dirty and self.indices.get(idx.name) is idx:
+                    if self.scheduler is None:  # stopped meanwhile: behave as without it
+                        idx.refresh()
+                        break
+                    self.refreshed.wait(timeout=0.02)  # explicit refreshes do not notify; poll for them
+
+        return wait
 
     # ------------------------------------------------------------------ name resolution
     def aliases(self) -> dict[str, list[IndexState]]:
@@ -1035,3 +1079,63 @@ def _aliases_missing(names: list[str]) -> EsError:
         f"aliases [{joined}] missing",
         meta={"resource.type": "aliases", "resource.id": joined},
     )
+
+
+class RefreshScheduler:
+    """Refreshes each index every `index.refresh_interval` (default 1s, `-1` never), like
+    Elasticsearch's scheduled refresh; `refresh=wait_for` writes then wait for it.
+
+    Opt-in (`EsDouble(scheduled_refresh=True)`, `python -m tests.es_double --scheduled-refresh`):
+    tests keep the deterministic default where only explicit refreshes make writes visible.
+    Not modelled: search-idle shards (`index.search.idle.after`) skipping scheduled refreshes, and
+    `index.max_refresh_listeners` forcing a refresh when too many writes wait.
+    """
+
+    def __init__(self, cluster: Cluster, tick: float = 0.005) -> None:
+        self.cluster = cluster
+        self.tick = tick
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        with self.cluster.lock:
+            self.cluster.scheduler = self
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="es-double-refresh", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        with self.cluster.refreshed:
+            self.cluster.scheduler = None
+            self.cluster.refreshed.notify_all()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.tick):
+            self.run_due(time.monotonic())
+
+    def run_due(self, now: float) -> int:
+        """Refresh every index whose scheduled time has come; returns how many made writes visible."""
+        refreshed = 0
+        with self.cluster.refreshed:
+            for idx in list(self.cluster.indices.values()):
+                interval = idx.refresh_interval_seconds
+                if interval is None:
+                    idx.next_scheduled_refresh = None
+                    continue
+                if idx.next_scheduled_refresh is None:
+                    idx.next_scheduled_refresh = now + interval
+                    continue
+                if now < idx.next_scheduled_refresh:
+                    continue
+                if idx.dirty:
+                    idx.refresh()
+                    refreshed += 1
+                while idx.next_scheduled_refresh <= now:
+                    idx.next_scheduled_refresh += max(interval, self.tick)
+            if refreshed:
+                self.cluster.refreshed.notify_all()
+        return refreshed

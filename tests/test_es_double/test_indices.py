@@ -164,7 +164,8 @@ def test_refresh_all_reports_shards(es: Elasticsearch, index_prefix: str) -> Non
 
 
 def test_get_mapping_shows_default_vector_index_options(es: Elasticsearch, index_prefix: str) -> None:
-    """An indexed float dense_vector without index_options is int8_hnsw (8.14+), bbq_hnsw from 384 dims (9.1+).
+    """An indexed float dense_vector without index_options is int8_hnsw (8.14+), bbq_hnsw from 384 dims (9.1+);
+    HNSW options show m, ef_construction and early_termination.
 
     rest-api-spec/src/yamlRestTest/resources/rest-api-spec/test/search.vectors/80_dense_vector_indexed_by_default.yml
     ("Default index options for dense_vector"); dense-vector docs ("indexed as bbq_hnsw if dimensions are greater
@@ -183,9 +184,12 @@ def test_get_mapping_shows_default_vector_index_options(es: Elasticsearch, index
     )
     props = es.indices.get_mapping(index=name)[name]["mappings"]["properties"]
     assert (props["small"]["index"], props["small"]["similarity"]) == (True, "cosine")
-    assert props["small"]["index_options"]["type"] == "int8_hnsw"
+    assert props["small"]["index_options"] == {
+        "type": "int8_hnsw", "m": 16, "ef_construction": 100, "early_termination": False
+    }
     assert props["large"]["index_options"]["type"] == "bbq_hnsw"
-    assert props["given"]["index_options"] == {"type": "hnsw", "m": 32, "ef_construction": 200}
+    assert props["large"]["index_options"]["rescore_vector"] == {"oversample": 3.0}
+    assert props["given"]["index_options"] == {"type": "hnsw", "m": 32, "ef_construction": 200, "early_termination": False}
     assert "index_options" not in props["plain"]
 
 

@@ -420,20 +420,19 @@ def ten_vectors(es: Elasticsearch, index_prefix: str) -> str:
     return name
 
 
-def test_knn_query_without_k_collects_num_candidates(es: Elasticsearch, ten_vectors: str) -> None:
-    """Without `k`, the knn query collects num_candidates per shard, not `size`.
+def test_knn_query_without_k_collects_size_capped_by_num_candidates(es: Elasticsearch, ten_vectors: str) -> None:
+    """Without `k`, the knn query collects the request size per shard, at most num_candidates.
 
-    rest-api-spec/src/yamlRestTest/resources/rest-api-spec/test/search.vectors/140_knn_query_with_other_queries.yml
-    ("Function score query with knn query": size 3, num_candidates 5 -> total 5, "collector sees
-    num_candidates docs")
+    elastic/elasticsearch KnnVectorQueryBuilder.doToQuery (`k = requestSize; if (numCands != null) k =
+    Math.min(k, numCands)`); rest-api-spec/.../search.vectors/140_knn_query_with_other_queries.yml (its
+    function_score section needs `k: 5` to collect 5 hits with `size: 3`)
     """
-    response = es.search(
-        index=ten_vectors,
-        size=3,
-        query={"knn": {"field": "my_vector", "query_vector": [1, 1, 1, 1], "num_candidates": 5}},
-    )
-    assert response["hits"]["total"]["value"] == 5
-    assert ids(response) == ["1", "2", "3"]
+    query = {"knn": {"field": "my_vector", "query_vector": [1, 1, 1, 1], "num_candidates": 5}}
+    capped = es.search(index=ten_vectors, size=10, query=query)
+    assert capped["hits"]["total"]["value"] == 5
+    assert ids(capped) == ["1", "2", "3", "4", "5"]
+    by_size = es.search(index=ten_vectors, size=3, query=query)
+    assert by_size["hits"]["total"]["value"] == 3
 
 
 def test_knn_query_in_dis_max_unions_its_candidates_with_the_match(es: Elasticsearch, ten_vectors: str) -> None:
