@@ -45,12 +45,14 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def start_double() -> tuple[subprocess.Popen[str], str]:
+def start_double(*options: str, cwd: str | None = None) -> tuple[subprocess.Popen[str], str]:
+    """`python -m tests.es_double --port 0 [options]` and its URL (the first line it prints)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.es_double", "--port", "0"],
+        [sys.executable, "-m", "tests.es_double", "--port", "0", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        cwd=cwd,
     )
     assert proc.stdout is not None
     url = proc.stdout.readline().strip()

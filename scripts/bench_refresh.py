@@ -26,22 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from bench_api import inputs, load, machine, scenarios, start_gunicorn, stop
+from bench_es_double import start_double
 
 log = logging.getLogger("bench_refresh")
 ROOT = Path(__file__).resolve().parent.parent
 POST_USERS = "POST /users (20 ratings, fold-in + writes)"
-
-
-def start_double(scheduled: bool) -> tuple[subprocess.Popen, str]:
-    """A double on a free port (its first output line is its URL)."""
-    cmd = [sys.executable, "-m", "tests.es_double", "--port", "0"] + (["--scheduled-refresh"] if scheduled else [])
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    if not url.startswith("http"):
-        proc.terminate()
-        raise RuntimeError(f"the double did not start: {url!r}")
-    return proc, url
 
 
 def publish(url: str, prefix: str, data_dir: str, rank: int) -> None:
@@ -54,7 +43,7 @@ def publish(url: str, prefix: str, data_dir: str, rank: int) -> None:
 
 
 def measure(scheduled: bool, args: argparse.Namespace) -> dict[str, Any]:
-    double, url = start_double(scheduled)
+    double, url = start_double(*(["--scheduled-refresh"] if scheduled else []), cwd=str(ROOT))
     try:
         publish(url, args.prefix, args.data_dir, args.rank)
         data = inputs(url, args.prefix, args.seed)
