@@ -1,25 +1,33 @@
-"""ALS training with pyspark.ml: implicit (ranking) and explicit-with-biases (rating).
+"""ALS training: implicit (ranking) and explicit-with-biases (rating), two solvers.
 
-Implicit (Hu, Koren, Volinsky 2008, as Spark implements it): the ratings that
-count as positive (all, or those >= `positive_threshold`) become a signal r
-(1.0 when `implicit_signal="binary"`, the rating itself when "rating"); the
-confidence is c = 1 + alpha·r. Spark solves, per user,
-(YᵀY + Yᵀ(C − I)Y + λ·n_u·I) x_u = YᵀC p_u with n_u the user's positive count
-(the ALS-WR scaling of regParam). `meta` carries YᵀY so the service can fold
-in a new user with the same equation.
+Solvers (`ALSParams.solver`):
+- "numpy" (default): `pipeline.model.block_als`, the block solver on Spark with
+  frequency-scaled regularisation λ·n^ν (ν = `reg_exponent`; Rendle et al.,
+  RecSys 2022), numpy solves per partition. Equations: `pipeline.model.equations`.
+- "spark-ml": `pyspark.ml` ALS (`pipeline.model.spark_ml`), the reference; it
+  hard-codes λ·n (ALS-WR), so it takes ν = 1 only.
+
+Implicit (Hu, Koren, Volinsky 2008, as Spark implements it): each rating
+becomes a signal s (`equations.SignalRule`): ratings ≥ `positive_threshold`
+are positive (s = 1, or the rating); ratings below it are negative evidence
+s = −β·(threshold − r) (β = `negative_weight`; dropped when β = 0). Preference
+p = [s > 0], confidence c = 1 + α·|s|. Per user:
+(YᵀY + Yᵀ(C − I)Y + λ·n_u^ν·I) x_u = YᵀC p_u, n_u the user's positive count;
+optionally (`prior_weight` λ₀ > 0) users are shrunk toward the mean user ū.
+`meta` carries YᵀY (and ū) so the service folds in a new user with the same
+equation.
 
 Explicit: global mean μ and regularised biases fitted first by alternating
 closed-form passes (b_i = Σ(r − μ − b_u)/(λ_b + n_i), then b_u likewise), then
-ALS on the residual r − μ − b_u − b_i. The bias is folded into the vectors:
-item v' = [v, b_i], user u' = [u, 1], so u'·v' = u·v + b_i, which for one user
-ranks exactly like the full prediction μ + b_u + b_i + u·v.
+ALS on the residual r − μ − b_u − b_i with λ·n^ν. The bias is folded into the
+vectors: item v' = [v, b_i], user u' = [u, 1], so u'·v' = u·v + b_i, which for
+one user ranks exactly like the full prediction μ + b_u + b_i + u·v.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,21 +35,30 @@ from typing import Any
 
 import numpy as np
 from py4j.protocol import Py4JError
-from pyspark.ml.recommendation import ALS
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import ArrayType, FloatType
+from pyspark.sql.types import ArrayType, FloatType, IntegerType, StructField, StructType
 
 from pipeline.columns import FACTORS, MOVIE, RATING, USER
+from pipeline.model.equations import SignalRule
 
 log = logging.getLogger(__name__)
 
 KINDS = ("implicit", "explicit")
+SOLVERS = ("numpy", "spark-ml")
 IMPLICIT_SIGNALS = ("binary", "rating")
 BIAS = "bias"
-_SIGNAL = "signal"
-# The class defaults are the implicit ones; explicit differs in these.
-EXPLICIT_DEFAULTS: dict[str, Any] = {"rank": 64, "reg_param": 0.1, "bias_reg": 5.0}
+SIGNAL = "signal"
+_NO_SIGNAL_RULE: dict[str, Any] = {"positive_threshold": None, "negative_weight": 0.0, "prior_weight": 0.0}
+# The class defaults are the implicit numpy-solver ones, chosen on validation carves
+# (docs/benchmarks.md); the other (kind, solver) pairs differ in these.
+DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
+    ("implicit", "numpy"): {},
+    ("explicit", "numpy"): {"rank": 64, "reg_param": 0.1, "bias_reg": 5.0, "reg_exponent": 1.0, **_NO_SIGNAL_RULE},
+    # today's model before the numpy solver: every rating a positive, no prior
+    ("implicit", "spark-ml"): {"reg_param": 0.3, "alpha": 1.0, "reg_exponent": 1.0, **_NO_SIGNAL_RULE},
+    ("explicit", "spark-ml"): {"rank": 64, "reg_param": 0.1, "bias_reg": 5.0, "reg_exponent": 1.0, **_NO_SIGNAL_RULE},
+}
 
 
 @dataclass(frozen=True)
@@ -50,59 +67,77 @@ class ALSParams:
 
     kind: "implicit" (ranking) or "explicit" (rating prediction, with biases).
     rank: latent dimensions (vector size is rank, +1 for explicit's folded bias).
-    reg_param: Spark's regParam λ, scaled by each user's / item's rating count.
+    reg_param: λ, scaled per user / item by n^ν (n: its positive count, implicit; its ratings, explicit).
     alpha: implicit confidence slope, c = 1 + alpha·r.
     max_iter: ALS sweeps. seed: factor initialisation seed.
-    nonnegative: constrain factors to >= 0 (NNLS solver).
+    nonnegative: constrain factors to >= 0 (spark-ml's NNLS solver only).
     checkpoint_interval: checkpoint every N sweeps (only when a checkpoint dir is set).
-    positive_threshold: implicit only; ratings below it are dropped (None keeps all).
-    implicit_signal: implicit only; "binary" (r = 1) or "rating" (r = the rating).
+    positive_threshold: implicit only; ratings below it are negative evidence, or dropped
+      when negative_weight is 0 (None: every rating is positive).
+    implicit_signal: implicit only; "binary" (s = 1) or "rating" (s = the rating) when positive.
+    negative_weight: implicit only; β, a rating r below the threshold has s = −β·(threshold − r).
     bias_reg: explicit only; λ_b, the bias shrinkage in ratings-worth.
     bias_iters: explicit only; alternating passes over (b_i, b_u).
-    num_blocks: user and item blocks for Spark (parallelism vs. shuffle overhead).
+    num_blocks: user and item blocks (None: Spark's default parallelism; the numpy solver adds
+      blocks for big data).
+    solver: "numpy" (block solver, λ·n^ν) or "spark-ml" (pyspark.ml ALS, ν = 1).
+    reg_exponent: ν in λ·n^ν (1: ALS-WR as Spark ML; 0: plain L2).
+    prior_weight: implicit, numpy solver; λ₀ > 0 shrinks every user toward the mean user.
     """
 
     kind: str = "implicit"
     rank: int = 64
-    reg_param: float = 0.3
-    alpha: float = 1.0
+    reg_param: float = 3.0
+    alpha: float = 2.0
     max_iter: int = 15
     seed: int = 42
     nonnegative: bool = False
     checkpoint_interval: int = 10
-    positive_threshold: float | None = None
+    positive_threshold: float | None = 2.0
     implicit_signal: str = "binary"
     bias_reg: float = 5.0
     bias_iters: int = 3
-    num_blocks: int = 4
+    num_blocks: int | None = None
+    solver: str = "numpy"
+    reg_exponent: float = 0.5
+    negative_weight: float = 1.0
+    prior_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
-        if self.implicit_signal not in IMPLICIT_SIGNALS:
-            raise ValueError(f"implicit_signal must be one of {IMPLICIT_SIGNALS}, got {self.implicit_signal!r}")
+        if self.solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS}, got {self.solver!r}")
         for name in ("rank", "max_iter", "num_blocks"):
             value = getattr(self, name)
+            if name == "num_blocks" and value is None:
+                continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
         for name, low in (("bias_iters", 1), ("seed", 0), ("checkpoint_interval", -1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-        for name in ("reg_param", "alpha", "bias_reg"):
+        for name in ("reg_param", "alpha", "bias_reg", "reg_exponent", "prior_weight"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
         if self.checkpoint_interval == 0:
             raise ValueError("checkpoint_interval must be >= 1, or -1 to disable")
-        if self.positive_threshold is not None and (
-            isinstance(self.positive_threshold, bool)
-            or not isinstance(self.positive_threshold, (int, float))
-            or not np.isfinite(self.positive_threshold)
-        ):
-            raise ValueError(f"positive_threshold must be a number or None, got {self.positive_threshold!r}")
+        self.signal_rule()  # validates positive_threshold, implicit_signal, negative_weight
         if not isinstance(self.nonnegative, bool):
             raise ValueError(f"nonnegative must be a bool, got {self.nonnegative!r}")  # noqa: TRY004 (one error type for bad params)
+        if self.solver == "spark-ml":
+            if self.reg_exponent != 1:
+                raise ValueError(f"solver spark-ml scales λ by n (ALS-WR): reg_exponent must be 1, got {self.reg_exponent}")
+            if self.prior_weight:
+                raise ValueError("solver spark-ml has no mean-user prior: prior_weight must be 0")
+        elif self.nonnegative:
+            raise ValueError("nonnegative factors need solver spark-ml (its NNLS solver)")
+
+    def signal_rule(self) -> SignalRule:
+        """How this model turns ratings into implicit signals (the service folds in with the same rule)."""
+        return SignalRule(self.positive_threshold, self.implicit_signal, self.negative_weight)
 
     @property
     def vector_size(self) -> int:
@@ -113,11 +148,11 @@ class ALSParams:
         return dataclasses.asdict(self)
 
     @classmethod
-    def for_kind(cls, kind: str) -> ALSParams:
-        """Tune-free defaults per kind, chosen on ml-100k validation carves (docs/benchmarks.md)."""
-        if kind == "explicit":
-            return cls(kind="explicit", **EXPLICIT_DEFAULTS)
-        return cls(kind=kind)
+    def for_kind(cls, kind: str, solver: str = "numpy") -> ALSParams:
+        """Tune-free defaults per kind and solver, chosen on ml-100k validation carves (docs/benchmarks.md)."""
+        if (kind, solver) not in DEFAULTS:
+            raise ValueError(f"no defaults for kind {kind!r} with solver {solver!r}; kinds {KINDS}, solvers {SOLVERS}")
+        return cls(kind=kind, solver=solver, **DEFAULTS[(kind, solver)])
 
     def replace(self, **changes: Any) -> ALSParams:
         return dataclasses.replace(self, **changes)
@@ -172,19 +207,22 @@ def coerce_params(params: ALSParams | Mapping[str, Any] | None) -> ALSParams:
 
 
 def train(ratings: DataFrame, params: ALSParams | Mapping[str, Any] | None = None) -> TrainedModel:
-    """Train ALS on `ratings` (canonical RATINGS_SCHEMA) and return the factor tables."""
+    """Train ALS on `ratings` (canonical RATINGS_SCHEMA) with the chosen solver; the factor tables."""
     p = coerce_params(params)
-    ensure_checkpoint_dir(ratings.sparkSession)
     started = time.perf_counter()
-    if p.kind == "implicit":
-        model = _train_implicit(ratings, p)
+    if p.solver == "spark-ml":
+        from pipeline.model import spark_ml as backend
     else:
-        model = _train_explicit(ratings, p)
+        from pipeline.model import block_als as backend
+    model = backend.train_implicit(ratings, p) if p.kind == "implicit" else backend.train_explicit(ratings, p)
     model.meta["train_seconds"] = round(time.perf_counter() - started, 3)
-    model.meta["blas"] = blas_info(ratings.sparkSession)
+    model.meta["solver"] = p.solver
+    if p.solver == "spark-ml":
+        model.meta["blas"] = blas_info(ratings.sparkSession)
     log.info(
-        "trained %s ALS rank=%d on %d ratings (%d users, %d items) in %.1fs",
+        "trained %s ALS (%s) rank=%d on %d ratings (%d users, %d items) in %.1fs",
         p.kind,
+        p.solver,
         p.rank,
         model.meta["n_ratings"],
         model.meta["n_users"],
@@ -194,86 +232,106 @@ def train(ratings: DataFrame, params: ALSParams | Mapping[str, Any] | None = Non
     return model
 
 
-def ensure_checkpoint_dir(spark: SparkSession) -> str | None:
-    """Give local sessions a checkpoint dir so `checkpoint_interval` takes effect.
+def signal_column(p: ALSParams) -> tuple[Column | None, Column]:
+    """(filter or None, signal s) for implicit training: `SignalRule.signal` as Spark columns.
 
-    Without one Spark ignores checkpointInterval, and ALS lineage grows every
-    sweep until task serialisation overflows the stack (seen at 15 sweeps on
-    ml-100k). On a cluster the caller must set a shared (HDFS/S3) dir.
+    Both solvers train on the same s, and Spark ML's implicit ALS treats s < 0
+    as p = 0 with c = 1 + α|s|, exactly as `equations.confidence_terms`.
     """
-    sc = spark.sparkContext
-    current = sc.getCheckpointDir()
-    if current:
-        return current
-    if not sc.master.startswith("local"):
-        log.warning("no checkpoint dir set on %s: long ALS runs may overflow; use sc.setCheckpointDir", sc.master)
-        return None
-    path = tempfile.mkdtemp(prefix="movierec-als-checkpoints-")
-    sc.setCheckpointDir(path)
-    log.info("ALS checkpoints go to %s", path)
-    return sc.getCheckpointDir()
+    rating = F.col(RATING).cast("double")
+    strength = F.lit(1.0) if p.implicit_signal == "binary" else rating
+    if p.positive_threshold is None:
+        return None, strength
+    t = float(p.positive_threshold)
+    positive = rating >= F.lit(t)
+    signal = F.when(positive, strength).otherwise(F.lit(-float(p.negative_weight)) * (F.lit(t) - rating))
+    return (None if p.negative_weight > 0 else positive), signal
 
 
-def _estimator(p: ALSParams, rating_col: str, implicit: bool) -> ALS:
-    return ALS(
-        rank=p.rank,
-        maxIter=p.max_iter,
-        regParam=float(p.reg_param),
-        alpha=float(p.alpha),
-        implicitPrefs=implicit,
-        nonnegative=p.nonnegative,
-        checkpointInterval=p.checkpoint_interval,
-        seed=p.seed,
-        numUserBlocks=p.num_blocks,
-        numItemBlocks=p.num_blocks,
-        userCol=USER,
-        itemCol=MOVIE,
-        ratingCol=rating_col,
-        coldStartStrategy="drop",
-    )
-
-
-def _vectors(frame: DataFrame, id_col: str, extra: Any = None) -> DataFrame:
-    """Spark's (id, features) as (id_col, factors array<float>), optionally with one entry appended."""
-    features = F.col("features")
-    if extra is not None:
-        features = F.concat(features, F.array(extra.cast(FloatType())))
-    return frame.select(F.col("id").alias(id_col), features.cast(ArrayType(FloatType())).alias(FACTORS))
-
-
-def _train_implicit(ratings: DataFrame, p: ALSParams) -> TrainedModel:
-    positives = ratings
-    if p.positive_threshold is not None:
-        positives = positives.where(F.col(RATING) >= F.lit(float(p.positive_threshold)))
-    signal = F.lit(1.0) if p.implicit_signal == "binary" else F.col(RATING).cast("double")
-    data = positives.select(USER, MOVIE, signal.alias(_SIGNAL)).cache()
-    n_ratings = data.count()
-    if n_ratings == 0:
+def signal_frame(ratings: DataFrame, p: ALSParams) -> tuple[DataFrame, int]:
+    """(user_id, movie_id, signal) of the implicit rule, cached, and its row count (ValueError if no positive)."""
+    keep, signal = signal_column(p)
+    frame = ratings if keep is None else ratings.where(keep)
+    data = frame.select(USER, MOVIE, signal.alias(SIGNAL)).cache()
+    counts = data.agg(F.count(F.lit(1)), F.sum((F.col(SIGNAL) > 0).cast("long"))).first()
+    if not counts[1]:
         data.unpersist()
         raise ValueError("no positive ratings to train on (check positive_threshold)")
-    fitted = _estimator(p, _SIGNAL, implicit=True).fit(data)
-    users = _vectors(fitted.userFactors, USER).cache()
-    items = _vectors(fitted.itemFactors, MOVIE).cache()
-    item_matrix = factor_matrix(items, MOVIE)[1]
-    gramian = (item_matrix.T @ item_matrix).tolist()
-    meta = {
+    return data, int(counts[0])
+
+
+def implicit_meta(p: ALSParams, n_ratings: int, n_users: int, n_items: int, items: np.ndarray) -> dict[str, Any]:
+    """What a consumer needs of an implicit model, the item Gramian YᵀY among it."""
+    return {
         "kind": "implicit",
         "rank": p.rank,
         "vector_size": p.vector_size,
         "reg_param": float(p.reg_param),
-        "reg_scaling": "lambda * n_u (positive ratings of the user), as Spark's ALS-WR",
+        "reg_exponent": float(p.reg_exponent),
+        "reg_scaling": "lambda * n^reg_exponent, n = positive entries of the user / item",
         "alpha": float(p.alpha),
-        "confidence": "1 + alpha * r",
+        "confidence": "1 + alpha * |s|; preference [s > 0]",
         "implicit_signal": p.implicit_signal,
         "positive_threshold": p.positive_threshold,
+        "negative_weight": float(p.negative_weight),
+        "prior_weight": float(p.prior_weight),
         "global_mean": None,
-        "item_gramian": gramian,
+        "item_gramian": (items.T @ items).tolist(),
+        "n_ratings": n_ratings,
+        "n_users": n_users,
+        "n_items": n_items,
+    }
+
+
+def explicit_data(ratings: DataFrame, p: ALSParams) -> tuple[DataFrame, float, DataFrame, DataFrame, int]:
+    """(residual frame user/movie/signal cached, μ, user_bias, item_bias, ratings): the input of explicit ALS."""
+    data = ratings.select(USER, MOVIE, F.col(RATING).cast("double").alias(RATING)).cache()
+    n_ratings = data.count()
+    if n_ratings == 0:
+        data.unpersist()
+        raise ValueError("no ratings to train on")
+    mu = float(data.agg(F.avg(RATING)).first()[0])
+    user_bias, item_bias = fit_biases(data, mu, float(p.bias_reg), p.bias_iters)
+    residual = (
+        data.join(user_bias.withColumnRenamed(BIAS, "b_u"), USER)
+        .join(item_bias.withColumnRenamed(BIAS, "b_i"), MOVIE)
+        .select(USER, MOVIE, (F.col(RATING) - F.lit(mu) - F.col("b_u") - F.col("b_i")).alias(SIGNAL))
+        .cache()
+    )
+    residual.count()
+    data.unpersist()
+    return residual, mu, user_bias, item_bias, n_ratings
+
+
+def explicit_model(
+    p: ALSParams, users: DataFrame, items: DataFrame, user_bias: DataFrame, item_bias: DataFrame, mu: float, n_ratings: int
+) -> TrainedModel:
+    """Fold the biases into the latent tables (user [u, 1], item [v, b_i]) and describe the model."""
+    users = users.select(USER, F.concat(F.col(FACTORS), F.array(F.lit(1.0).cast(FloatType()))).alias(FACTORS)).cache()
+    items = (
+        items.join(item_bias, MOVIE)
+        .select(MOVIE, F.concat(F.col(FACTORS), F.array(F.col(BIAS).cast(FloatType()))).alias(FACTORS))
+        .cache()
+    )
+    user_bias = user_bias.select(USER, F.col(BIAS).cast(FloatType()).alias(BIAS)).cache()
+    item_bias = item_bias.select(MOVIE, F.col(BIAS).cast(FloatType()).alias(BIAS)).cache()
+    meta = {
+        "kind": "explicit",
+        "rank": p.rank,
+        "vector_size": p.vector_size,
+        "global_mean": mu,
+        "reg_param": float(p.reg_param),
+        "reg_exponent": float(p.reg_exponent),
+        "reg_scaling": "lambda * n^reg_exponent, n = ratings of the user / item",
+        "bias_reg": float(p.bias_reg),
+        "bias_iters": p.bias_iters,
+        "alpha": None,
+        "vector_layout": "user [u, 1] . item [v, b_i] = u.v + b_i; prediction = global_mean + b_u + that",
         "n_ratings": n_ratings,
         "n_users": users.count(),
-        "n_items": len(item_matrix),
+        "n_items": items.count(),
     }
-    data.unpersist()
-    return TrainedModel("implicit", p.to_dict(), users, items, p.rank, meta)
+    return TrainedModel("explicit", p.to_dict(), users, items, p.rank, meta, user_bias, item_bias)
 
 
 def fit_biases(
@@ -306,45 +364,14 @@ def fit_biases(
     return user_bias, item_bias
 
 
-def _train_explicit(ratings: DataFrame, p: ALSParams) -> TrainedModel:
-    data = ratings.select(USER, MOVIE, F.col(RATING).cast("double").alias(RATING)).cache()
-    n_ratings = data.count()
-    if n_ratings == 0:
-        data.unpersist()
-        raise ValueError("no ratings to train on")
-    mu = float(data.agg(F.avg(RATING)).first()[0])
-    user_bias, item_bias = fit_biases(data, mu, float(p.bias_reg), p.bias_iters)
-    residual = (
-        data.join(user_bias.withColumnRenamed(BIAS, "b_u"), USER)
-        .join(item_bias.withColumnRenamed(BIAS, "b_i"), MOVIE)
-        .select(USER, MOVIE, (F.col(RATING) - F.lit(mu) - F.col("b_u") - F.col("b_i")).alias(_SIGNAL))
-        .cache()
-    )
-    fitted = _estimator(p, _SIGNAL, implicit=False).fit(residual)
-    users = _vectors(fitted.userFactors, USER, extra=F.lit(1.0)).cache()
-    items = _vectors(
-        fitted.itemFactors.join(item_bias.withColumnRenamed(MOVIE, "id"), "id"), MOVIE, extra=F.col(BIAS)
-    ).cache()
-    user_bias = user_bias.select(USER, F.col(BIAS).cast(FloatType()).alias(BIAS)).cache()
-    item_bias = item_bias.select(MOVIE, F.col(BIAS).cast(FloatType()).alias(BIAS)).cache()
-    meta = {
-        "kind": "explicit",
-        "rank": p.rank,
-        "vector_size": p.vector_size,
-        "global_mean": mu,
-        "reg_param": float(p.reg_param),
-        "reg_scaling": "lambda * n (ratings of the user / item), as Spark's ALS-WR",
-        "bias_reg": float(p.bias_reg),
-        "bias_iters": p.bias_iters,
-        "alpha": None,
-        "vector_layout": "user [u, 1] . item [v, b_i] = u.v + b_i; prediction = global_mean + b_u + that",
-        "n_ratings": n_ratings,
-        "n_users": users.count(),
-        "n_items": items.count(),
-    }
-    residual.unpersist()
-    data.unpersist()
-    return TrainedModel("explicit", p.to_dict(), users, items, p.rank, meta, user_bias, item_bias)
+def factor_frame(spark: SparkSession, ids: np.ndarray, matrix: np.ndarray, id_col: str) -> DataFrame:
+    """(id_col int, factors array<float>) from driver arrays, cached and materialised."""
+    schema = StructType([StructField(id_col, IntegerType(), False), StructField(FACTORS, ArrayType(FloatType(), False), False)])
+    rows = [(int(i), v) for i, v in zip(ids.tolist(), matrix.astype(np.float32).tolist(), strict=True)]
+    slices = max(1, spark.sparkContext.defaultParallelism)
+    frame = spark.createDataFrame(spark.sparkContext.parallelize(rows, slices), schema).cache()
+    frame.count()
+    return frame
 
 
 def factor_matrix(frame: DataFrame, id_col: str) -> tuple[np.ndarray, np.ndarray]:

@@ -390,9 +390,9 @@ def rating_objective(validation: splits.Split, scale: tuple[float, float]) -> Ca
 # ---- protocols ---------------------------------------------------------------------------------
 
 
-def default_params(task: str) -> als.ALSParams:
-    """Tune-free defaults per task: explicit for rating prediction, implicit for ranking."""
-    return als.ALSParams.for_kind("explicit" if task == "rating" else "implicit")
+def default_params(task: str, solver: str = "numpy") -> als.ALSParams:
+    """Tune-free defaults per task and solver: explicit for rating prediction, implicit for ranking."""
+    return als.ALSParams.for_kind("explicit" if task == "rating" else "implicit", solver)
 
 
 def protocol_splits(

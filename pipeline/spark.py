@@ -30,6 +30,11 @@ def get_spark(
         "spark.ui.enabled": "false",
         "spark.sql.session.timeZone": "UTC",
         "spark.driver.memory": "4g",
+        # Python workers solve ALS blocks with numpy: one BLAS thread each, Spark runs them in
+        # parallel (a multi-threaded OpenBLAS per worker oversubscribes the cores, 10x slower).
+        "spark.executorEnv.OPENBLAS_NUM_THREADS": "1",
+        "spark.executorEnv.OMP_NUM_THREADS": "1",
+        "spark.executorEnv.MKL_NUM_THREADS": "1",
     }
     settings.update(conf or {})
     for key, value in settings.items():

@@ -1,15 +1,17 @@
 """Fold-in: a user vector from ratings in one least-squares solve, item factors fixed.
 
-These are the normal equations Spark ALS solves for one user in its last
-half-iteration (mllib ALS.scala `computeFactors` + `CholeskySolver`), so folding
-in a training user's own ratings reproduces Spark's factor:
+These are the normal equations the trainer solves for one user in its last
+half-iteration (`pipeline.model.equations`, which both the numpy block solver
+and this module call; Spark ML's `computeFactors` solves the same ones with
+ν = 1), so folding in a training user's own ratings reproduces its factor:
 
-* explicit: (VᵀV + λ·n·I) u = Vᵀ t with t the rating residuals, λ scaled by
-  the number of ratings n (ALS-WR, "weight lambda by the number of explicit
-  ratings");
-* implicit (Hu, Koren, Volinsky): (YᵀY + Yᵀ(C−I)Y + λ·n₊·I) u = Yᵀ C p with
-  c − 1 = α·|r|, p = [r > 0], n₊ the number of positive entries, and YᵀY the
-  item Gramian stored with the run.
+* explicit: (VᵀV + λ·n^ν·I) u = Vᵀ t with t the rating residuals, n the
+  number of ratings (ν = 1 is ALS-WR, "weight lambda by the number of
+  explicit ratings");
+* implicit (Hu, Koren, Volinsky): (YᵀY + Yᵀ(C−I)Y + λ·n₊^ν·I + λ₀·I) u =
+  Yᵀ C p + λ₀·ū with c − 1 = α·|s|, p = [s > 0] for signals s (a low rating
+  is s < 0: negative evidence), n₊ the number of positive entries, YᵀY the
+  item Gramian and ū the mean user stored with the run (λ₀ = 0: no prior).
 
 The explicit model learns on residuals r − μ − b_u − b_i (DESIGN "biases folded
 into vectors"): movies are indexed as [v, b_i], users queried as [u, 1].
@@ -21,6 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from pipeline.model import equations
 
 
 @dataclass(frozen=True)
@@ -45,30 +49,31 @@ def explicit(
     reg: float,
     bias_mode: str = "baseline",
     bias_reg: float = 0.0,
+    exponent: float = 1.0,
 ) -> FoldedUser:
     """Fold in explicit ratings against indexed movie vectors `item_factors` = [v, b_i] (n × (rank+1)).
 
     bias_mode:
       "baseline": b_u = Σ(r − μ − b_i) / (bias_reg + n) first, then u on r − μ − b_i − b_u;
-      "joint":    [u, b_u] solved together (V augmented with a ones column, both regularised by λ·n);
+      "joint":    [u, b_u] solved together (V augmented with a ones column, both regularised by λ·n^ν);
       "none":     b_u = 0 (a few liked titles: the whole signal goes into u).
+    exponent: ν of λ·n^ν (the run's reg_exponent; 1 for Spark ML's ALS-WR).
     """
     x = np.asarray(item_factors, dtype=np.float64)
     r = np.asarray(ratings, dtype=np.float64)
     _check(x, r)
     v, b_i = x[:, :-1], x[:, -1]
     resid = r - global_mean - b_i
-    n = r.size
     if bias_mode == "joint":
-        aug = np.hstack([v, np.ones((n, 1))])
-        sol = _ridge(aug, resid, reg * n)
+        aug = np.hstack([v, np.ones((r.size, 1))])
+        sol = equations.fold_in_explicit(aug, resid, reg=reg, exponent=exponent)
         u, b_u = sol[:-1], float(sol[-1])
     elif bias_mode == "baseline":
         b_u = user_bias(resid, bias_reg)
-        u = _ridge(v, resid - b_u, reg * n)
+        u = equations.fold_in_explicit(v, resid - b_u, reg=reg, exponent=exponent)
     elif bias_mode == "none":
         b_u = 0.0
-        u = _ridge(v, resid, reg * n)
+        u = equations.fold_in_explicit(v, resid, reg=reg, exponent=exponent)
     else:
         raise ValueError(f"bias_mode must be 'baseline', 'joint' or 'none', got {bias_mode!r}")
     return FoldedUser(vector=np.append(u, 1.0), latent=u, bias=b_u)
@@ -81,20 +86,26 @@ def implicit(
     gramian: np.ndarray,
     alpha: float,
     reg: float,
+    exponent: float = 1.0,
+    prior_weight: float = 0.0,
+    mean_user: Sequence[float] | np.ndarray | None = None,
 ) -> FoldedUser:
-    """Fold in implicit feedback (ratings as strengths) against item factors Y, with YᵀY given."""
+    """Fold in implicit signals s (one per row of Y = `item_factors`; s < 0 is negative evidence), YᵀY given.
+
+    exponent: ν of λ·n₊^ν. prior_weight λ₀ > 0 shrinks toward `mean_user` ū (both from the run).
+    """
     y = np.asarray(item_factors, dtype=np.float64)
-    r = np.asarray(ratings, dtype=np.float64)
-    _check(y, r)
+    s = np.asarray(ratings, dtype=np.float64)
+    _check(y, s)
     yty = np.asarray(gramian, dtype=np.float64)
     if yty.shape != (y.shape[1], y.shape[1]):
         raise ValueError(f"gramian must be {y.shape[1]}x{y.shape[1]}, got {yty.shape}")
-    c1 = alpha * np.abs(r)
-    positive = r > 0
-    a = yty + (y.T * c1) @ y
-    b = y[positive].T @ (1.0 + c1[positive])
-    lam = reg * max(int(positive.sum()), 1)
-    u = np.linalg.solve(a + lam * np.eye(y.shape[1]), b)
+    offset = None
+    if prior_weight > 0:
+        if mean_user is None or np.shape(mean_user) != (y.shape[1],):
+            raise ValueError(f"a prior weight needs the mean user vector of {y.shape[1]} values")
+        offset = prior_weight * np.asarray(mean_user, dtype=np.float64)
+    u = equations.fold_in_implicit(y, s, gram=yty, alpha=alpha, reg=reg, exponent=exponent, offset=offset, extra_reg=prior_weight)
     return FoldedUser(vector=u, latent=u, bias=0.0)
 
 
@@ -122,13 +133,6 @@ def unpack_gramian(packed: Sequence[Sequence[float]] | Sequence[float], rank: in
         out[cols, rows] = flat
         return out
     raise ValueError(f"gramian of {flat.size} values does not fit rank {rank}")
-
-
-def _ridge(x: np.ndarray, t: np.ndarray, lam: float) -> np.ndarray:
-    """argmin ‖x·w − t‖² + lam‖w‖², by the normal equations (as Spark's Cholesky solve)."""
-    a = x.T @ x
-    a[np.diag_indices_from(a)] += lam
-    return np.linalg.solve(a, x.T @ t)
 
 
 def _check(x: np.ndarray, r: np.ndarray) -> None:

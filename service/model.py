@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from flask import current_app
 
+from pipeline.model.equations import SignalRule
 from service import foldin, store
 from service.errors import IndexMissing
 
@@ -40,8 +41,12 @@ class ActiveModel:
     global_mean: float | None = None  # explicit
     bias_reg: float = 0.0  # explicit
     alpha: float = 1.0  # implicit
-    implicit_signal: str = "binary"  # implicit: "binary" (r = 1) or "rating" (r = the rating)
-    positive_threshold: float | None = None  # implicit: ratings below it carry no signal
+    implicit_signal: str = "binary"  # implicit: "binary" (s = 1) or "rating" (s = the rating)
+    positive_threshold: float | None = None  # implicit: ratings below it are negative evidence (or dropped)
+    negative_weight: float = 0.0  # implicit: β, s = −β·(threshold − r) below the threshold; 0 drops them
+    reg_exponent: float = 1.0  # ν of λ·n^ν (records before the numpy solver: Spark ML's ALS-WR, 1)
+    prior_weight: float = 0.0  # implicit: λ₀ of the mean-user prior
+    mean_user: np.ndarray | None = None  # implicit: ū, with a prior
     gramian: np.ndarray | None = None  # implicit: YᵀY
     loaded_at: float = 0.0
 
@@ -66,6 +71,10 @@ class ActiveModel:
             alpha=float(_first(meta, params, "alpha", 1.0)),
             implicit_signal=str(_first(meta, params, "implicit_signal", "binary")),
             positive_threshold=_first(meta, params, "positive_threshold", None),
+            negative_weight=float(_first(meta, params, "negative_weight", 0.0)),
+            reg_exponent=float(_first(meta, params, "reg_exponent", 1.0)),
+            prior_weight=float(_first(meta, params, "prior_weight", 0.0)),
+            mean_user=None if meta.get("mean_user") is None else np.asarray(meta["mean_user"], dtype=np.float64),
             gramian=None if gramian is None else foldin.unpack_gramian(gramian, rank),
             loaded_at=loaded_at,
         )
@@ -76,7 +85,9 @@ class ActiveModel:
         `liked`: the ratings are "I like these" marks with no low ratings to
         compare against; an explicit model then keeps the user bias at 0 so the
         whole signal shapes the direction u (a bias would absorb it).
-        Raises ValueError when no rating carries signal for this model.
+        Implicit: the training rule (`SignalRule`) turns ratings into signals,
+        low ratings into negative evidence. Raises ValueError when no rating
+        carries a signal for this model.
         """
         x = np.asarray(item_factors, dtype=np.float64)
         r = np.asarray(ratings, dtype=np.float64)
@@ -84,14 +95,25 @@ class ActiveModel:
             if self.global_mean is None:
                 raise ValueError(f"run {self.run_id} has no global mean; cannot fold in explicit ratings")
             mode = "none" if liked else "baseline"
-            return foldin.explicit(x, r, global_mean=self.global_mean, reg=self.reg_param, bias_mode=mode, bias_reg=self.bias_reg)
+            return foldin.explicit(
+                x, r, global_mean=self.global_mean, reg=self.reg_param, bias_mode=mode, bias_reg=self.bias_reg, exponent=self.reg_exponent
+            )
         if self.gramian is None:
             raise ValueError(f"run {self.run_id} has no item Gramian; cannot fold in implicit feedback")
-        keep = np.ones(r.size, dtype=bool) if self.positive_threshold is None else r >= float(self.positive_threshold)
-        if not keep.any():
+        rule = SignalRule(self.positive_threshold, self.implicit_signal, self.negative_weight)
+        kept, signal = rule.signal(r)
+        if not kept.any():
             raise ValueError(f"no rating reaches the model's positive threshold {self.positive_threshold}")
-        signal = np.ones(int(keep.sum())) if self.implicit_signal == "binary" else r[keep]
-        return foldin.implicit(x[keep], signal, gramian=self.gramian, alpha=self.alpha, reg=self.reg_param)
+        return foldin.implicit(
+            x[kept],
+            signal,
+            gramian=self.gramian,
+            alpha=self.alpha,
+            reg=self.reg_param,
+            exponent=self.reg_exponent,
+            prior_weight=self.prior_weight,
+            mean_user=self.mean_user,
+        )
 
 
 def _first(meta: Mapping[str, Any], params: Mapping[str, Any], name: str, *default: Any) -> Any:

@@ -36,6 +36,10 @@ PARAM_FLAGS = {
     "implicit_signal": "implicit_signal",
     "bias_reg": "bias_reg",
     "num_blocks": "num_blocks",
+    "solver": "solver",
+    "reg_exponent": "reg_exponent",
+    "negative_weight": "negative_weight",
+    "prior_weight": "prior_weight",
 }
 
 
@@ -58,17 +62,27 @@ def _ks(text: str) -> tuple[int, ...]:
 
 def add_als_arguments(parser: argparse.ArgumentParser) -> None:
     """The ALS flags, shared by `train`, `evaluate` and `run`; None means "the default for the kind"."""
-    als = parser.add_argument_group("ALS parameters (default: the kind's defaults, chosen on validation splits)")
+    als = parser.add_argument_group("ALS parameters (default: the kind's and solver's defaults, chosen on validation splits)")
     als.add_argument("--kind", choices=("implicit", "explicit"), default=None, help="implicit (ranking) or explicit (ratings, biases)")
+    als.add_argument(
+        "--solver", choices=("numpy", "spark-ml"), default=None, help="numpy block solver on Spark (default), or pyspark.ml ALS (ν = 1)"
+    )
     als.add_argument("--rank", type=positive_int, default=None, help="latent dimensions")
-    als.add_argument("--reg-param", type=float, default=None, help="regParam λ (scaled by rating counts, ALS-WR)")
-    als.add_argument("--alpha", type=float, default=None, help="implicit confidence slope: c = 1 + alpha·r")
+    als.add_argument("--reg-param", type=float, default=None, help="λ, scaled per user / item by n^ν")
+    als.add_argument("--reg-exponent", type=float, default=None, help="ν in λ·n^ν (1: ALS-WR as Spark ML; numpy solver only)")
+    als.add_argument("--alpha", type=float, default=None, help="implicit confidence slope: c = 1 + alpha·|s|")
     als.add_argument("--max-iter", type=positive_int, default=None, help="ALS sweeps")
     als.add_argument("--seed", type=int, default=None, help="factor initialisation seed")
-    als.add_argument("--positive-threshold", type=float, default=None, help="implicit: ratings below this are dropped")
+    als.add_argument(
+        "--positive-threshold", type=float, default=None, help="implicit: ratings below this are negative evidence (or dropped)"
+    )
+    als.add_argument(
+        "--negative-weight", type=float, default=None, help="implicit: β, a rating r below the threshold has s = −β·(threshold − r); 0 drops it"
+    )
+    als.add_argument("--prior-weight", type=float, default=None, help="implicit, numpy solver: λ₀ pulling users toward the mean user")
     als.add_argument("--implicit-signal", choices=("binary", "rating"), default=None, help="implicit: r = 1 or the rating")
     als.add_argument("--bias-reg", type=float, default=None, help="explicit: bias shrinkage λ_b (in ratings)")
-    als.add_argument("--num-blocks", type=positive_int, default=None, help="Spark ALS user/item blocks")
+    als.add_argument("--num-blocks", type=positive_int, default=None, help="user/item blocks (at least; default: Spark's parallelism)")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -109,10 +123,15 @@ def register(subparsers: Any) -> None:
     evaluate.set_defaults(func=evaluate_command)
 
 
-def params_from_args(args: argparse.Namespace, base: ALSParams) -> ALSParams:
-    """`base` with every flag the user gave; ValueError (from ALSParams) on a bad value."""
+def params_from_args(args: argparse.Namespace, task: str) -> ALSParams:
+    """The defaults of --kind (else the task's kind: explicit for "rating") and --solver, with every flag given.
+
+    PipelineError on a bad value (ALSParams' ValueError).
+    """
     changes = {field: getattr(args, flag) for flag, field in PARAM_FLAGS.items() if getattr(args, flag, None) is not None}
+    kind = changes.get("kind") or ("explicit" if task == "rating" else "implicit")
     try:
+        base = ALSParams.for_kind(kind, changes.get("solver", "numpy"))
         return base.replace(**changes)
     except ValueError as exc:
         raise PipelineError(f"invalid ALS parameters: {exc}") from exc
@@ -150,7 +169,7 @@ def train_command(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     timings: dict[str, float] = {}
     kind = args.kind or "implicit"
-    params = params_from_args(args, evaluate.default_params("rating" if kind == "explicit" else "ranking"))
+    params = params_from_args(args, "rating" if kind == "explicit" else "ranking")
     spark = _session(args, timings)
     tables = _load(spark, args, timings)
     t0 = time.perf_counter()
@@ -189,7 +208,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
     if protocol == "surprise-100k" and args.dataset != "ml-100k":
         raise DatasetError("surprise-100k uses ml-100k's official u1..u5 folds: use --dataset ml-100k")
     task = splits.PROTOCOL_TASK[protocol]
-    params = params_from_args(args, evaluate.default_params(task))
+    params = params_from_args(args, task)
     output = args.output or Path("reports") / f"{args.dataset}-{protocol}"
     spark = _session(args, timings)
     tables = _load(spark, args, timings)

@@ -85,9 +85,7 @@ def register(subparsers: Any) -> None:
 
 def als_params(args: argparse.Namespace) -> ALSParams:
     """The kind's defaults (as `movierec train` uses them) with every ALS flag given applied."""
-    from pipeline.evaluate import default_params
-
-    return params_from_args(args, default_params("rating" if args.kind == "explicit" else "ranking"))
+    return params_from_args(args, "rating" if args.kind == "explicit" else "ranking")
 
 
 def config_from_args(args: argparse.Namespace) -> Any:

@@ -61,7 +61,7 @@ FAST = {"rank": 4, "max_iter": 5, "num_blocks": 2}
 
 @pytest.mark.spark
 def test_implicit_model_tables_and_gramian(ratings) -> None:
-    model = als.train(ratings, als.ALSParams(kind="implicit", alpha=2.0, reg_param=0.1, positive_threshold=4.0, **FAST))
+    model = als.train(ratings, als.ALSParams(kind="implicit", alpha=2.0, reg_param=0.1, positive_threshold=4.0, negative_weight=0.0, **FAST))
     assert model.kind == "implicit"
     assert model.rank == 4 and model.vector_size == 4
     assert model.user_bias is None and model.item_bias is None
@@ -77,7 +77,7 @@ def test_implicit_model_tables_and_gramian(ratings) -> None:
     assert model.meta["alpha"] == 2.0 and model.meta["reg_param"] == 0.1
     assert model.meta["positive_threshold"] == 4.0
     assert model.params["kind"] == "implicit"
-    assert "blas" in model.meta["blas"] or "error" in model.meta["blas"]
+    assert model.meta["solver"] == "numpy" and model.meta["reg_exponent"] == 0.5
 
 
 @pytest.mark.spark
@@ -136,3 +136,94 @@ def test_defaults_per_kind() -> None:
     assert explicit.vector_size == explicit.rank + 1
     with pytest.raises(ValueError):
         als.ALSParams.for_kind("svd")
+    reference = als.ALSParams.for_kind("implicit", "spark-ml")
+    assert (reference.solver, reference.reg_exponent, reference.positive_threshold, reference.prior_weight) == ("spark-ml", 1.0, None, 0.0)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"solver": "svd"}, {"reg_exponent": -0.5}, {"negative_weight": -1.0}, {"prior_weight": math.inf},
+     {"solver": "spark-ml", "reg_exponent": 0.5}, {"solver": "spark-ml", "reg_exponent": 1.0, "prior_weight": 1.0},
+     {"nonnegative": True}],
+)
+def test_bad_solver_params_raise(bad: dict) -> None:
+    with pytest.raises(ValueError):
+        als.ALSParams(**bad)
+
+
+@pytest.mark.spark
+def test_spark_ml_solver_stays_available_as_reference(ratings) -> None:
+    p = als.ALSParams.for_kind("implicit", "spark-ml").replace(**FAST)
+    model = als.train(ratings, p)
+    assert model.meta["solver"] == "spark-ml" and model.meta["reg_exponent"] == 1.0
+    assert model.meta["n_ratings"] == ratings.count()  # every rating a positive, as before
+    ids, items = als.factor_matrix(model.item_factors, "movie_id")
+    assert items.shape == (len(ids), 4)
+    assert "blas" in model.meta["blas"] or "error" in model.meta["blas"]
+
+
+@pytest.mark.spark
+def test_same_seed_trains_the_same_factors(ratings) -> None:
+    p = als.ALSParams(**FAST)
+    first, second = als.train(ratings, p), als.train(ratings, p)
+    assert np.array_equal(als.factor_matrix(first.user_factors, "user_id")[1], als.factor_matrix(second.user_factors, "user_id")[1])
+    assert np.array_equal(als.factor_matrix(first.item_factors, "movie_id")[1], als.factor_matrix(second.item_factors, "movie_id")[1])
+
+
+@pytest.mark.spark
+def test_fold_in_of_a_training_user_reproduces_its_trained_factor(ratings) -> None:
+    """What the service computes from the run record and the indexed (float32) movie vectors."""
+    from service.model import ActiveModel
+
+    model = als.train(ratings, als.ALSParams(rank=6, max_iter=8))
+    active = ActiveModel.from_run({"run_id": "r", "model": model.meta, "params": model.params})
+    i_ids, items = als.factor_matrix(model.item_factors, "movie_id")
+    u_ids, users = als.factor_matrix(model.user_factors, "user_id")
+    rows = ratings.select("user_id", "movie_id", "rating").collect()
+    worst = 1.0
+    for user in u_ids[:25].tolist():
+        mine = sorted((r[1], r[2]) for r in rows if r[0] == user)
+        movies = np.searchsorted(i_ids, [m for m, _ in mine])
+        folded = active.fold_in(items[movies], np.array([v for _, v in mine]))
+        trained = users[np.searchsorted(u_ids, user)]
+        worst = min(worst, float(folded.vector @ trained / np.linalg.norm(folded.vector) / np.linalg.norm(trained)))
+    assert worst > 0.999
+
+
+def _genre_world(spark):
+    """30 horror films (ids 1-30) and 60 others; horror fans and the rest, who rate horror 1-2★."""
+    from pipeline.columns import RATINGS_SCHEMA
+
+    rng = np.random.default_rng(4)
+    horror, other = np.arange(1, 31), np.arange(31, 91)
+    rows = []
+    for user in range(1, 201):
+        fan = user <= 60
+        liked = rng.choice(horror if fan else other, 12, replace=False)
+        disliked = rng.choice(other if fan else horror, 4, replace=False)
+        rows += [(user, int(m), float(rng.integers(4, 6)), 0) for m in liked]
+        rows += [(user, int(m), float(rng.integers(1, 3)), 0) for m in disliked]
+    return spark.createDataFrame(rows, RATINGS_SCHEMA), set(horror.tolist())
+
+
+@pytest.mark.spark
+def test_ratings_mean_what_they_say(spark) -> None:
+    """Five horror films rated 1★ keep horror out of the top 10; the same five at 5★ bring mostly horror."""
+    from service.model import ActiveModel
+
+    frame, horror = _genre_world(spark)
+    model = als.train(frame, als.ALSParams(rank=8, max_iter=10))  # the default signal rule and prior
+    active = ActiveModel.from_run({"run_id": "r", "model": model.meta, "params": model.params})
+    i_ids, items = als.factor_matrix(model.item_factors, "movie_id")
+    counts = {r[0]: r[1] for r in frame.groupBy("movie_id").count().collect()}
+    rated = sorted(horror, key=lambda m: (-counts[m], m))[:5]
+    pos = np.searchsorted(i_ids, rated)
+
+    def top10(stars: float) -> list[int]:
+        vector = active.fold_in(items[pos], np.full(5, stars)).vector
+        scores = items @ vector  # what the kNN / exact query ranks by
+        scores[pos] = -np.inf  # seen movies are excluded
+        return i_ids[np.argsort(-scores, kind="stable")[:10]].tolist()
+
+    assert not set(top10(1.0)) & horror
+    assert len(set(top10(5.0)) & horror) >= 6

@@ -29,11 +29,27 @@ def test_parser_knows_train_and_evaluate(tmp_path) -> None:
 
 def test_params_from_args_keeps_defaults_for_flags_not_given(tmp_path) -> None:
     args = cli.build_parser().parse_args(
-        ["train", "--dataset", "ml-100k", "--data-dir", str(tmp_path), "--alpha", "7", "--positive-threshold", "4"]
+        ["train", "--dataset", "ml-100k", "--data-dir", str(tmp_path), "--alpha", "7", "--positive-threshold", "4",
+         "--reg-exponent", "0.25", "--negative-weight", "2", "--prior-weight", "0.5"]
     )
-    base = ALSParams(rank=16)
-    got = model_cmd.params_from_args(args, base)
-    assert (got.rank, got.alpha, got.positive_threshold) == (16, 7.0, 4.0)
+    got = model_cmd.params_from_args(args, "ranking")
+    assert (got.alpha, got.positive_threshold, got.reg_exponent, got.negative_weight, got.prior_weight) == (7.0, 4.0, 0.25, 2.0, 0.5)
+    assert got.replace(alpha=2.0, positive_threshold=2.0, reg_exponent=0.5, negative_weight=1.0, prior_weight=1.0) == ALSParams()
+
+
+def test_solver_flag_picks_that_solvers_defaults(tmp_path) -> None:
+    parser = cli.build_parser()
+    args = parser.parse_args(["train", "--dataset", "ml-100k", "--data-dir", str(tmp_path), "--solver", "spark-ml"])
+    got = model_cmd.params_from_args(args, "ranking")
+    assert got == ALSParams.for_kind("implicit", "spark-ml")
+    assert (got.solver, got.reg_exponent, got.prior_weight) == ("spark-ml", 1.0, 0.0)
+    args = parser.parse_args(["evaluate", "--dataset", "ml-100k", "--data-dir", str(tmp_path), "--kind", "explicit"])
+    assert model_cmd.params_from_args(args, "ranking") == ALSParams.for_kind("explicit")
+    args = parser.parse_args(
+        ["train", "--dataset", "ml-100k", "--data-dir", str(tmp_path), "--solver", "spark-ml", "--reg-exponent", "0.5"]
+    )
+    with pytest.raises(model_cmd.PipelineError, match="reg_exponent must be 1"):
+        model_cmd.params_from_args(args, "ranking")
 
 
 def test_bad_param_value_is_a_clean_error(tmp_path, capsys) -> None:

@@ -128,3 +128,28 @@ def test_explicit_fold_in_reproduces_spark_user_factors(spark, trained):
     assert len(results) == len(users)
     assert min(c for c, _ in results) > 0.999
     assert max(e for _, e in results) < 1e-2
+
+
+def test_implicit_frequency_scaled_regularisation():
+    # two rated items y = 1, s = [1, 1], alpha 1 -> c1 = [1, 1]; gram 4; lambda 2 * n+^0.5 = 2*sqrt(2)
+    # A = 4 + 1 + 1 + 2 sqrt(2); b = 2 + 2 = 4
+    got = foldin.implicit(np.array([[1.0], [1.0]]), [1.0, 1.0], gramian=np.array([[4.0]]), alpha=1.0, reg=2.0, exponent=0.5)
+    assert got.vector == pytest.approx([4 / (6 + 2 * np.sqrt(2))])
+
+
+def test_implicit_negative_only_user_with_mean_user_prior():
+    # s = [-1] (a low rating), alpha 1 -> c1 = 1, p = 0; n+ = 0 so lambda n^nu = 0
+    # prior lambda0 = 2 toward u_bar = 3: A = gram 5 + 1 + 2 = 8; b = 0 + 2*3 = 6
+    got = foldin.implicit(np.array([[1.0]]), [-1.0], gramian=np.array([[5.0]]), alpha=1.0, reg=3.0, exponent=0.5,
+                          prior_weight=2.0, mean_user=[3.0])
+    assert got.vector == pytest.approx([0.75])
+    without_prior = foldin.implicit(np.array([[1.0]]), [-1.0], gramian=np.array([[5.0]]), alpha=1.0, reg=3.0, exponent=0.5)
+    assert without_prior.vector == pytest.approx([0.0])  # nothing positive to go on
+    with pytest.raises(ValueError, match="mean user"):
+        foldin.implicit(np.array([[1.0]]), [1.0], gramian=np.array([[5.0]]), alpha=1.0, reg=1.0, prior_weight=1.0)
+
+
+def test_explicit_frequency_scaled_regularisation():
+    # V = [1, 2], r = [1, 2], mu 0, b_i 0, lambda 0.5, n = 2, nu = 0.5: (5 + 0.5 sqrt 2) u = 5
+    got = foldin.explicit(np.array([[1.0, 0.0], [2.0, 0.0]]), [1.0, 2.0], global_mean=0.0, reg=0.5, bias_mode="none", exponent=0.5)
+    assert got.latent == pytest.approx([5 / (5 + 0.5 * np.sqrt(2))])
