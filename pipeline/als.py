@@ -54,7 +54,7 @@ _NO_SIGNAL_RULE: dict[str, Any] = {"positive_threshold": None, "negative_weight"
 # (docs/benchmarks.md); the other (kind, solver) pairs differ in these.
 DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
     ("implicit", "numpy"): {},
-    ("explicit", "numpy"): {"rank": 64, "reg_param": 0.1, "bias_reg": 5.0, "reg_exponent": 1.0, **_NO_SIGNAL_RULE},
+    ("explicit", "numpy"): {"rank": 64, "reg_param": 1.4, "bias_reg": 5.0, "reg_exponent": 0.5, **_NO_SIGNAL_RULE},
     # today's model before the numpy solver: every rating a positive, no prior
     ("implicit", "spark-ml"): {"reg_param": 0.3, "alpha": 1.0, "reg_exponent": 1.0, **_NO_SIGNAL_RULE},
     ("explicit", "spark-ml"): {"rank": 64, "reg_param": 0.1, "bias_reg": 5.0, "reg_exponent": 1.0, **_NO_SIGNAL_RULE},

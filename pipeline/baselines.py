@@ -129,3 +129,47 @@ class GenreScorer:
         if self.popularity is None:
             return genre
         return hybrid_scores(self.popularity, genre)
+
+
+def interaction_matrix(user_cols: Sequence[np.ndarray], n_items: int) -> np.ndarray:
+    """Binary X (users × catalog): 1 where the user rated the item in training."""
+    x = np.zeros((len(user_cols), n_items))
+    for u, cols in enumerate(user_cols):
+        x[u, np.asarray(cols, dtype=np.int64)] = 1.0
+    return x
+
+
+def ease_weights(x: np.ndarray, reg: float) -> np.ndarray:
+    """EASE's item-item matrix B (zero diagonal) for X, λ = reg > 0."""
+    if reg <= 0:
+        raise ValueError(f"reg must be > 0, got {reg}")
+    gram = x.T @ x
+    gram[np.diag_indices_from(gram)] += reg
+    p = np.linalg.inv(gram)
+    b = -p / np.diag(p)[None, :]
+    b[np.diag_indices_from(b)] = 0.0
+    return b
+
+
+def item_knn_weights(x: np.ndarray, neighbours: int) -> np.ndarray:
+    """Cosine item-item similarities of X's columns, each column keeping its `neighbours` largest (diagonal 0)."""
+    if neighbours < 1:
+        raise ValueError(f"neighbours must be >= 1, got {neighbours}")
+    norms = np.sqrt((x * x).sum(axis=0))
+    sim = (x.T @ x) / np.maximum(np.outer(norms, norms), 1e-12)
+    np.fill_diagonal(sim, 0.0)
+    keep = min(neighbours, sim.shape[0])
+    cut = np.partition(sim, sim.shape[0] - keep, axis=0)[sim.shape[0] - keep]
+    return np.where(sim >= cut[None, :], sim, 0.0)
+
+
+@dataclass
+class ItemItemScorer:
+    """scores = X[rows]·W for an item-item weight matrix W (EASE's B, item-kNN similarities)."""
+
+    name: str
+    x: np.ndarray
+    weights: np.ndarray
+
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        return self.x[rows] @ self.weights

@@ -24,7 +24,7 @@ import numpy as np
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from pipeline import als, baselines, metrics, splits, tuning
+from pipeline import als, baselines, fidelity, metrics, splits, tuning
 from pipeline.columns import GENRES, MOVIE, RATING, USER
 
 log = logging.getLogger(__name__)
@@ -396,11 +396,20 @@ def default_params(task: str, solver: str = "numpy") -> als.ALSParams:
 
 
 def protocol_splits(
-    spark: Any, protocol: str, ratings: DataFrame, data_dir: str | Path | None = None
+    spark: Any,
+    protocol: str,
+    ratings: DataFrame,
+    data_dir: str | Path | None = None,
+    seeds: Sequence[int] = splits.MSR_SEEDS,
 ) -> list[splits.Split]:
-    """The materialised split(s) of a protocol (cached and lineage cut, since every model reads them)."""
+    """The materialised split(s) of a protocol (cached and lineage cut, since every model reads them).
+
+    msr-100k and liked-only: one split per seed of `seeds`; surprise-100k: the five folds.
+    """
     if protocol == "msr-100k":
-        parts = [splits.msr_split(ratings)]
+        parts = [splits.msr_split(ratings, seed) for seed in seeds]
+    elif protocol == "liked-only":
+        parts = [splits.liked_only(splits.msr_split(ratings, seed)) for seed in seeds]
     elif protocol == "temporal":
         parts = [splits.temporal(ratings)]
     elif protocol == "surprise-100k":
@@ -438,12 +447,17 @@ def run_protocol(
     with_baselines: bool = True,
     max_users: int | None = None,
     objective: str | None = None,
+    seeds: Sequence[int] = splits.MSR_SEEDS,
 ) -> dict[str, Any]:
     """Evaluate one protocol end to end; returns the report dict (see `pipeline.report`).
 
     With `tune`, every hyperparameter is chosen on a validation split carved
-    from the (first) training part; the test part is scored once, with the
-    winner retrained on the whole training part.
+    from a training part only: for surprise-100k inside each fold, on a carve
+    of that fold's own base (u1.base holds u2..u5's test ratings); otherwise
+    on the first split's training part. The test parts are scored once, with
+    the winner retrained on the whole training part. Ranking protocols with
+    several splits (msr-100k, liked-only: one per seed) report each split and
+    the mean ± sd over them.
     """
     task = splits.PROTOCOL_TASK.get(protocol)
     if task is None:
@@ -453,23 +467,27 @@ def run_protocol(
         raise ValueError(f"{protocol} predicts ratings: it needs an explicit model, got kind={params.kind!r}")
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    parts = protocol_splits(spark, protocol, ratings, data_dir)
+    parts = protocol_splits(spark, protocol, ratings, data_dir, seeds)
     timings["split"] = time.perf_counter() - started
     log.info("%s: %d split(s) ready in %.1fs", protocol, len(parts), timings["split"])
     report: dict[str, Any] = {"protocol": protocol, "task": task, "ks": list(ks), "tuning": None}
+    per_split = [params] * len(parts)
     if tune:
         started = time.perf_counter()
         # explicit models are tuned for RMSE, implicit ones for nDCG@10, whatever the protocol
         objective_task = "rating" if params.kind == "explicit" else "ranking"
-        result = tune_on(parts[0], params, objective_task, space, n_points, search_seed, ks, objective)
-        params = result.best_params
-        report["tuning"] = result.to_dict()
+        searched = parts if protocol == "surprise-100k" else parts[:1]
+        results = [tune_on(part, params, objective_task, space, n_points, search_seed, ks, objective) for part in searched]
+        per_split = [r.best_params for r in results] if protocol == "surprise-100k" else [results[0].best_params] * len(parts)
+        params = per_split[0]
+        report["tuning"] = results[0].to_dict() if len(results) == 1 else {"per_fold": [r.to_dict() for r in results]}
         timings["tune"] = time.perf_counter() - started
     report["params"] = params.to_dict()
     if task == "ranking":
-        report.update(_ranking_report(parts[0], params, movies, ks, with_baselines, timings, max_users))
+        reports = [_ranking_report(part, params, movies, ks, with_baselines, timings, max_users) for part in parts]
+        report.update(reports[0] if len(reports) == 1 else combine_splits(reports))
     else:
-        report.update(_rating_report(parts, params, timings))
+        report.update(_rating_report(parts, per_split, timings))
     report["published"] = PUBLISHED.get(protocol, {})
     report["timings"] = {k: round(v, 3) for k, v in timings.items()}
     return report
@@ -494,11 +512,10 @@ def tune_on(
     metric, maximize = tuning.OBJECTIVES[task]
     if objective is not None:
         metric, maximize = objective, objective not in tuning.MINIMISED
+    space = space if space is not None else tuning.default_space(task, base.solver)
     if task == "ranking":
-        space = space if space is not None else tuning.RANKING_SPACE
         objective = ranking_objective(validation, ks)
     else:
-        space = space if space is not None else tuning.RATING_SPACE
         objective = rating_objective(validation, _scale(split.train))
     if n_points is None:
         points, search = tuning.grid_points(space), "grid"
@@ -524,7 +541,8 @@ def _ranking_report(
     model = als.train(split.train, params)
     timings["train"] = time.perf_counter() - started
     started = time.perf_counter()
-    models = {"als": evaluate_ranking(FactorScorer.from_model(model, data.user_ids, data.item_ids), data, ks)}
+    scorer = FactorScorer.from_model(model, data.user_ids, data.item_ids)
+    models = {"als": evaluate_ranking(scorer, data, ks)}
     if model.kind == "explicit":
         models["als"].update(evaluate_rating(RatingPredictor.from_model(model, *_scale(split.train)), _collect(split.test)))
     timings["evaluate"] = time.perf_counter() - started
@@ -554,17 +572,46 @@ def _ranking_report(
         },
         "model": meta,
         "models": models,
+        "serving_fidelity": {"hnsw_estimate": hnsw_estimate(scorer)},
     }
 
 
-def _rating_report(parts: list[splits.Split], params: als.ALSParams, timings: dict[str, float]) -> dict[str, Any]:
+def hnsw_estimate(scorer: FactorScorer) -> dict[str, Any]:
+    """The HNSW recall@10 curve (`pipeline.fidelity`) for this model's movie vectors and a sample of its users."""
+    rows = fidelity.sample_rows(len(scorer.user_matrix), fidelity.SAMPLE_USERS)
+    return fidelity.hnsw_curve(scorer.item_matrix[scorer.item_known], scorer.user_matrix[rows], **fidelity.hnsw_options())
+
+
+def combine_splits(reports: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One report from several splits' reports: every model's metrics as the mean over splits,
+    their sample sd (ddof = 1) under `<model>` in `sd`, and each split's own figures in `splits`."""
+    names = list(reports[0]["models"])
+    models: dict[str, dict[str, float]] = {}
+    spread: dict[str, dict[str, float]] = {}
+    for name in names:
+        keys = [k for k, v in reports[0]["models"][name].items() if isinstance(v, (int, float))]
+        values = {k: np.array([float(r["models"][name][k]) for r in reports]) for k in keys}
+        models[name] = {k: float(v.mean()) for k, v in values.items()}
+        spread[name] = {k: float(v.std(ddof=1)) if len(v) > 1 else 0.0 for k, v in values.items()}
+    return {
+        "split": {**reports[0]["split"], "name": reports[0]["split"]["name"].rsplit("/", 1)[0], "count": len(reports)},
+        "model": reports[0]["model"],
+        "models": models,
+        "sd": spread,
+        "serving_fidelity": reports[0].get("serving_fidelity"),
+        "splits": [{"split": r["split"], "models": r["models"]} for r in reports],
+    }
+
+
+def _rating_report(parts: list[splits.Split], params: Sequence[als.ALSParams], timings: dict[str, float]) -> dict[str, Any]:
     folds = []
     train_s = 0.0
-    for split in parts:
+    for split, fold_params in zip(parts, params, strict=True):
         started = time.perf_counter()
-        result, model = score_rating_split(split, params)
+        result, model = score_rating_split(split, fold_params)
         train_s += time.perf_counter() - started
         result["fold"] = split.name
+        result["params"] = fold_params.to_dict()
         result["train_seconds"] = model.meta["train_seconds"]
         folds.append(result)
         log.info("%s: rmse %.4f mae %.4f", split.name, result["rmse"], result["mae"])
@@ -645,7 +692,7 @@ def tune_for_run(
     """
     protocol = protocol_for(dataset, params.kind, data_dir)
     task = "rating" if params.kind == "explicit" else "ranking"
-    parts = protocol_splits(spark, protocol, tables.ratings, data_dir)
+    parts = protocol_splits(spark, protocol, tables.ratings, data_dir, seeds=(splits.MSR_SEED,))
     result = tune_on(parts[0], params, task, n_points=n_points if n_points is not None else RUN_SEARCH_POINTS[task])
     return {"protocol": protocol, **result.to_dict()}
 
@@ -664,7 +711,8 @@ def evaluate_for_run(
     """
     protocol = protocol_for(dataset, params.kind, data_dir)
     report = run_protocol(
-        spark, protocol, tables.ratings, tables.movies, data_dir, params, with_baselines=False, max_users=max_users
+        spark, protocol, tables.ratings, tables.movies, data_dir, params, with_baselines=False, max_users=max_users,
+        seeds=(splits.MSR_SEED,),
     )
     report["dataset"] = dataset
     report["metrics"] = run_metrics(report)

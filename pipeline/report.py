@@ -34,12 +34,28 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     return lines
 
 
+# MAP under two denominators, labelled: recommenders' README "MAP" column divides by |relevant|.
+MAP_NOTE = (
+    "map_at_K divides each user's sum of precisions at hits by min(|relevant|, K) (recommenders' map_at_k); "
+    "map_rel_at_K divides by |relevant|, the MAP column of the recommenders README."
+)
+
+
 def headline_columns(report: Mapping[str, Any]) -> list[str]:
-    """The metric columns of the model table: @10 cut-offs + MRR + coverage, or RMSE/MAE."""
+    """The metric columns of the model table: @10 cut-offs (MAP both ways) + MRR + coverage, or RMSE/MAE."""
     if report.get("task") == "rating":
         return list(RATING_COLUMNS)
     k = HEADLINE_K if HEADLINE_K in report.get("ks", [HEADLINE_K]) else max(report.get("ks", [HEADLINE_K]))
-    return [f"{m}_at_{k}" for m in CURVE_METRICS] + ["mrr", f"coverage_at_{k}"]
+    return [f"{m}_at_{k}" for m in CURVE_METRICS] + [f"map_rel_at_{k}", "mrr", f"coverage_at_{k}"]
+
+
+def _cell(name: str, column: str, report: Mapping[str, Any]) -> Any:
+    """A model table cell: the value, or "mean ± sd" over the protocol's splits."""
+    value = report["models"][name].get(column)
+    sd = (report.get("sd") or {}).get(name, {}).get(column)
+    if sd is None or value is None:
+        return value
+    return f"{_fmt(value)} ± {_fmt(sd)}"
 
 
 def to_markdown(report: Mapping[str, Any]) -> str:
@@ -57,7 +73,21 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         ]
     columns = headline_columns(report)
     lines += ["## Models", ""]
-    lines += _table(["model", *columns], [[name, *(m.get(c) for c in columns)] for name, m in report["models"].items()])
+    if report.get("splits"):
+        lines += [f"Mean ± sd over {len(report['splits'])} splits: " + ", ".join(f"`{s['split']['name']}`" for s in report["splits"]), ""]
+    lines += _table(["model", *columns], [[name, *(_cell(name, c, report) for c in columns)] for name in report["models"]])
+    if report.get("task") != "rating":
+        lines += ["", MAP_NOTE]
+    fidelity = (report.get("serving_fidelity") or {}).get("hnsw_estimate")
+    if fidelity:
+        lines += [
+            "",
+            f"## Serving fidelity (estimate: HNSW m={fidelity['m']}, ef_construction={fidelity['ef_construction']}, "
+            f"{fidelity['queries']} users)",
+            "",
+        ]
+        curve = fidelity["recall_at_k"]
+        lines += _table(["num_candidates", *curve], [[f"recall@{fidelity['k']}", *curve.values()]])
     published = report.get("published") or {}
     if published:
         lines += ["", "## Published on this protocol", ""]
@@ -74,8 +104,7 @@ def to_markdown(report: Mapping[str, Any]) -> str:
             [[f["fold"], f["rmse"], f["mae"], f["baseline_rmse"], f.get("train_seconds")] for f in folds],
         )
     lines += ["", "## Parameters", "", "```json", json.dumps(report.get("params", {}), indent=2, sort_keys=True), "```"]
-    tuning = report.get("tuning")
-    if tuning:
+    for tuning in _tunings(report.get("tuning")):
         metric = tuning["objective"]
         varied = sorted({k for t in tuning["trials"] for k in t["params"]} - _constant_keys(tuning["trials"]))
         lines += [
@@ -108,6 +137,13 @@ def to_markdown(report: Mapping[str, Any]) -> str:
     if isinstance(plots, dict) and plots:
         lines += ["", "## Plots", ""] + [f"![{name}]({Path(path).name})" for name, path in plots.items()]
     return "\n".join(lines) + "\n"
+
+
+def _tunings(tuning: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    """One search, or one per fold (surprise-100k tunes inside each fold)."""
+    if not tuning:
+        return []
+    return list(tuning["per_fold"]) if "per_fold" in tuning else [tuning]
 
 
 def _constant_keys(trials: Sequence[Mapping[str, Any]]) -> set[str]:

@@ -23,19 +23,39 @@ from pipeline.als import ALSParams
 
 log = logging.getLogger(__name__)
 
-# Modest default spaces (2 shared cores). Ranking: 54 points, meant for a random
-# search (`--search-points`); rating: an 18-point grid.
+# Modest default spaces (2 shared cores), per task and solver. Ranking: random search over them
+# (`--search-points`); rating: a small grid. Spark ML's ALS takes ν = 1 only.
 RANKING_SPACE: dict[str, list[Any]] = {
+    "rank": [32, 64, 128],
+    "reg_param": [1.0, 3.0, 10.0],
+    "alpha": [1.0, 2.0, 4.0],
+    "reg_exponent": [0.5, 1.0],
+}
+RATING_SPACE: dict[str, list[Any]] = {
+    "rank": [32, 64, 128],
+    "reg_param": [1.0, 1.4, 2.0],
+    "bias_reg": [3.0, 8.0],
+}
+SPARK_ML_RANKING_SPACE: dict[str, list[Any]] = {
     "rank": [32, 64, 128],
     "reg_param": [0.15, 0.3, 0.5],
     "alpha": [0.5, 1.0, 2.0],
     "positive_threshold": [None, 3.0],
 }
-RATING_SPACE: dict[str, list[Any]] = {
+SPARK_ML_RATING_SPACE: dict[str, list[Any]] = {
     "rank": [32, 64, 128],
     "reg_param": [0.08, 0.1, 0.15],
     "bias_reg": [3.0, 8.0],
 }
+
+
+def default_space(task: str, solver: str) -> dict[str, list[Any]]:
+    """The search space `movierec evaluate --tune` uses for a task ("ranking" / "rating") and solver."""
+    if solver == "spark-ml":
+        return SPARK_ML_RATING_SPACE if task == "rating" else SPARK_ML_RANKING_SPACE
+    return RATING_SPACE if task == "rating" else RANKING_SPACE
+
+
 # The objective each task maximises (rating: minimise RMSE).
 OBJECTIVES = {"ranking": ("ndcg_at_10", True), "rating": ("rmse", False)}
 MINIMISED = frozenset({"rmse", "mae"})

@@ -2,7 +2,8 @@
 
     check cluster ─► record "running" ─► load+clean ─► features ─► (tune) ─► (evaluate)
       ─► train on everything ─► create versioned indices ─► export (executors)
-      ─► refresh + verify counts and sampled vectors ─► ONE atomic alias swap
+      ─► refresh + verify counts and sampled vectors ─► serving fidelity (kNN vs exact, HNSW estimate)
+      ─► ONE atomic alias swap
       ─► record "succeeded", flip `active` ─► prune old indices
 
 Anything failing before the swap leaves the aliases where they were: the run
@@ -277,6 +278,24 @@ def _export_all(prepared: Prepared, names: Mapping[str, str], opts: Mapping[str,
             )
 
 
+def serving_fidelity(es: Elasticsearch, movies_index: str, model: TrainedModel) -> dict[str, Any]:
+    """kNN vs exact recall@10 on the new movies index and the HNSW estimate (`pipeline.fidelity`).
+
+    A measurement: when it fails, the error is recorded and the run goes on.
+    """
+    from pipeline import fidelity
+    from pipeline.als import factor_matrix
+    from service.queries import default_num_candidates
+
+    try:
+        items = factor_matrix(model.item_factors, "movie_id")[1]
+        users = factor_matrix(model.user_factors, "user_id")[1]
+        return fidelity.measure(es, movies_index, items, users, num_candidates=default_num_candidates(fidelity.K))
+    except (ApiError, TransportError, ValueError, RuntimeError) as exc:
+        log.warning("serving fidelity not measured: %s", exc)
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
 def _error_entry(step: str, exc: BaseException) -> dict:
     entry: dict[str, Any] = {"step": step, "type": type(exc).__name__, "message": str(exc)[:2000]}
     items = getattr(exc, "errors", None)
@@ -340,6 +359,8 @@ def run_pipeline(
             problems = indices.verify(es, names, prepared.counts, prepared.samples)
         if problems:
             raise ExportError(f"verification of run {run_id} failed: {'; '.join(problems[:5])}", problems)
+        with timer.step("fidelity"):
+            serving = serving_fidelity(es, names["movies"], prepared.model)
         with timer.step("swap"):
             previous = indices.swap_aliases(es, config.prefix, names)
             swapped = True
@@ -358,8 +379,7 @@ def run_pipeline(
         counts={**prepared.counts, "rejected": prepared.rejected},
         metrics=prepared.metrics,
     )
-    if prepared.evaluation:
-        done["model"] = {**prepared.model.meta, **prepared.evaluation}
+    done["model"] = {**prepared.model.meta, **prepared.evaluation, "serving_fidelity": serving}
     try:
         runs.update_run(es, config.prefix, run_id, done)
         runs.sync_active(es, config.prefix)

@@ -164,7 +164,7 @@ def _emit(summary: dict[str, Any]) -> None:
 
 
 def train_command(args: argparse.Namespace) -> int:
-    from pipeline import als, evaluate
+    from pipeline import als
 
     started = time.perf_counter()
     timings: dict[str, float] = {}

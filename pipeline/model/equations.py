@@ -31,7 +31,8 @@ Explicit (on residuals t = r − μ − b_u − b_i, observed entries only):
 
 `solve_rows` solves many rows at once: rows cut into chunks whose gathered
 entries (entries × d) fit a memory budget, each row's Σ w·y·yᵀ one BLAS
-call, each chunk one batched `numpy.linalg.solve`. Every sum runs in the
+call (float32 products, float64 systems), each chunk one batched
+`numpy.linalg.solve`. Every sum runs in the
 stored (row, column) order, so results do not depend on how rows were
 partitioned.
 """
@@ -131,6 +132,11 @@ def solve_rows(
     f = np.asarray(fixed, dtype=np.float64)
     reg = np.asarray(reg, dtype=np.float64)
     n_rows, d = len(indptr) - 1, f.shape[1]
+    # The per-entry products run in float32 (half the memory traffic of the gather and the rank-k
+    # updates); the d × d systems are assembled and solved in float64.
+    f32 = f.astype(np.float32)
+    root_w = np.sqrt(weight).astype(np.float32)
+    t32 = target.astype(np.float32)
     out = np.zeros((n_rows, d))
     diag = np.arange(d)
     start = 0
@@ -138,25 +144,27 @@ def solve_rows(
         # rows start..stop-1: their gathered entries (nnz × d) stay within the budget (at least one row)
         stop = int(np.searchsorted(indptr, indptr[start] + max(chunk_entries // d, 1), side="right")) - 1
         stop = min(max(stop, start + 1), n_rows)
-        lo, hi = int(indptr[start]), int(indptr[stop])
-        picked = f[cols[lo:hi]]  # nnz × d, row order
-        scaled = picked * np.sqrt(weight[lo:hi])[:, None]
-        weighted = picked * target[lo:hi, None]
-        a_mat = np.empty((stop - start, d, d))
-        rhs = np.zeros((stop - start, d))
+        lo = int(indptr[start])
+        picked = f32[cols[lo : int(indptr[stop])]]  # nnz × d, row order
+        bounds = (indptr[start : stop + 1] - lo).tolist()
+        rhs = np.empty((stop - start, d), dtype=np.float32)
         for k in range(stop - start):
-            a, b = int(indptr[start + k]) - lo, int(indptr[start + k + 1]) - lo
-            block = scaled[a:b]
-            # Σ w F Fᵀ as Gᵀ·G with G = √w·F: numpy computes a product of an array with its own
-            # transpose by a symmetric rank-k update (BLAS syrk)
-            np.dot(block.T, block, out=a_mat[k])
-            rhs[k] = weighted[a:b].sum(axis=0)
+            rhs[k] = t32[lo + bounds[k] : lo + bounds[k + 1]] @ picked[bounds[k] : bounds[k + 1]]
+        # Σ w F Fᵀ as Gᵀ·G with G = √w·F: numpy computes a product of an array with its own
+        # transpose by a symmetric rank-k update (BLAS syrk)
+        picked *= root_w[lo : int(indptr[stop]), None]
+        a32 = np.empty((stop - start, d, d), dtype=np.float32)
+        for k in range(stop - start):
+            block = picked[bounds[k] : bounds[k + 1]]
+            np.dot(block.T, block, out=a32[k])
+        a_mat = a32.astype(np.float64)
         if gram is not None:
             a_mat += gram
         a_mat[:, diag, diag] += reg[start:stop, None]
+        b = rhs.astype(np.float64)
         if offset is not None:
-            rhs += offset
-        out[start:stop] = np.linalg.solve(a_mat, rhs[:, :, None])[:, :, 0]
+            b += offset
+        out[start:stop] = np.linalg.solve(a_mat, b[:, :, None])[:, :, 0]
         start = stop
     return out
 

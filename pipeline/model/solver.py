@@ -72,7 +72,7 @@ def make_block(row_idx: np.ndarray, col_idx: np.ndarray, values: np.ndarray) -> 
     r, c, v = row_idx[order], col_idx[order], values[order]
     rows, starts = np.unique(r, return_index=True)
     indptr = np.append(starts, len(r)).astype(np.int64)
-    return Block(rows.astype(np.int64), indptr, c.astype(np.int64), v.astype(np.float64))
+    return Block(rows.astype(np.int64), indptr, c.astype(np.int32), v.astype(np.float64))
 
 
 @dataclass

@@ -70,3 +70,28 @@ def test_scorers() -> None:
         "hybrid", [np.array([0, 1])], [np.array([5.0, 1.0])], GENRES, np.array([4.0, 0.0, 2.0, 1.0])
     )
     assert hybrid.scores(np.array([0]))[0, 3] == pytest.approx(0.35)
+
+
+def test_ease_weights_hand_case() -> None:
+    # X = [[1, 1], [1, 0]]: XtX = [[2, 1], [1, 1]]; + lambda 1 -> G = [[3, 1], [1, 2]], P = G^-1 = [[2, -1], [-1, 3]] / 5
+    # B_ij = -P_ij / P_jj: B_01 = -(-1/5) / (3/5) = 1/3, B_10 = -(-1/5) / (2/5) = 1/2, diagonal 0
+    from pipeline.baselines import ease_weights
+
+    b = ease_weights(np.array([[1.0, 1.0], [1.0, 0.0]]), 1.0)
+    assert b.ravel().tolist() == pytest.approx([0.0, 1 / 3, 1 / 2, 0.0])
+    with pytest.raises(ValueError):
+        ease_weights(np.ones((1, 1)), 0.0)
+
+
+def test_item_knn_keeps_the_nearest_neighbours() -> None:
+    from pipeline.baselines import ItemItemScorer, interaction_matrix, item_knn_weights
+
+    x = interaction_matrix([np.array([0, 1]), np.array([0, 1, 2]), np.array([2])], 3)
+    assert x.tolist() == [[1, 1, 0], [1, 1, 1], [0, 0, 1]]
+    # cosines: (0,1) = 2/2 = 1; (0,2) = 1/(sqrt2 sqrt2) = 0.5; (1,2) = 0.5
+    w = item_knn_weights(x, neighbours=1)
+    assert w[:, 0].tolist() == pytest.approx([0.0, 1.0, 0.0])  # item 0 keeps item 1 only
+    assert w[:, 2].tolist() == pytest.approx([0.5, 0.5, 0.0])  # a tie keeps both
+    scorer = ItemItemScorer("item_knn", x, w)
+    # user 0 rated items 0 and 1: score_j = W[0, j] + W[1, j] = [0 + 1, 1 + 0, 0.5 + 0.5]
+    assert scorer.scores(np.array([0]))[0].tolist() == pytest.approx([1.0, 1.0, 1.0])

@@ -1,0 +1,338 @@
+"""Benchmark: movierec's ALS beside its peers on msr-100k and liked-only, in one run.
+
+    pip install -e '.[bench]'      # the `implicit` library (peer only)
+    python scripts/bench_peers.py --data-dir /work/shared/data --output reports/peers.json
+
+Same splits (recommenders' python_stratified_split procedure, seeds 42, 7,
+123, 1, 2), same metric code (pipeline.evaluate / pipeline.metrics), every
+model tuned on a validation carve of the seed-42 training part only (the same
+procedure, seed 43), the winner trained on each seed's training part and
+scored once on its test part. Models:
+
+- movierec ALS, numpy block solver on Spark (λ·n^ν, the default signal rule)
+- pyspark.ml ALS (`--solver spark-ml`, ν = 1, every rating a positive)
+- the `implicit` library's ALS (CPU, conjugate gradient) at the same rank
+- EASE (closed form, numpy), item-kNN (cosine), most popular
+
+Tuning of movierec's numpy solver runs its sweeps through the local runner
+(`pipeline.model.solver.local_runner`: the same equations, identical factors,
+tests/pipeline/model/test_solver.py); every reported training runs on Spark.
+Training seconds are per model on the seed splits (median). Then, on all of
+ml-100k, the training time of both Spark solvers at the same rank and
+iterations (and `implicit`'s), median of `--repeats`. Prints JSON and tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger("bench_peers")
+
+METRICS = ("ndcg_at_10", "precision_at_10", "recall_at_10", "map_at_10", "map_rel_at_10", "mrr")
+VALIDATION_SEED = 43
+
+
+def load(data_dir: Path, spark: Any) -> np.ndarray:
+    """ml-100k (user, movie, rating) rows in (user, movie) order, loaded and cleaned by the pipeline."""
+    from pipeline.clean import load_clean
+
+    tables, _ = load_clean(spark, "ml-100k", data_dir)
+    rows = tables.ratings.select("user_id", "movie_id", "rating").orderBy("user_id", "movie_id").collect()
+    return np.asarray([(r[0], r[1], r[2]) for r in rows], dtype=np.float64)
+
+
+def split(rows: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from pipeline.splits import MSR_TRAIN_RATIO, stratified_train_mask
+
+    mask = stratified_train_mask(rows[:, 0].astype(np.int64), MSR_TRAIN_RATIO, seed)
+    return rows[mask], rows[~mask]
+
+
+def ranking_data(train: np.ndarray, test: np.ndarray, liked: bool) -> Any:
+    from pipeline.evaluate import RankingData
+    from pipeline.splits import LIKED_THRESHOLD
+
+    test = test[test[:, 2] >= LIKED_THRESHOLD] if liked else test
+    return RankingData.from_rows(map(tuple, train), map(tuple, test))
+
+
+def score(scorer: Any, data: Any) -> dict[str, float]:
+    from pipeline.evaluate import evaluate_ranking
+
+    got = evaluate_ranking(scorer, data, (10,))
+    return {k: float(got[k]) for k in METRICS}
+
+
+# ---- models: each is fit(train rows, params, data) -> scorer; `data` fixes the user / catalog order
+
+
+def _factor_scorer(name: str, data: Any, user_ids: np.ndarray, users: np.ndarray, item_ids: np.ndarray, items: np.ndarray) -> Any:
+    from pipeline.evaluate import FactorScorer, _align
+
+    u, _ = _align(user_ids, users, data.user_ids, users.shape[1])
+    i, known = _align(item_ids, items, data.item_ids, items.shape[1])
+    return FactorScorer(name, u, i, known)
+
+
+def fit_block_local(train: np.ndarray, params: Mapping[str, Any], data: Any) -> Any:
+    """movierec's solver through the local runner (tuning only)."""
+    from pipeline.als import ALSParams
+    from pipeline.model import solver
+
+    p = ALSParams(**params)
+    kept, s = p.signal_rule().signal(train[:, 2])
+    ub, ib, uids, iids = solver.local_blocks(train[kept, 0].astype(np.int64), train[kept, 1].astype(np.int64), s, 2)
+    cfg = solver.SolverConfig("implicit", p.rank, p.reg_param, p.reg_exponent, p.alpha, p.prior_weight)
+    f = solver.fit(ub, ib, uids, iids, cfg, p.max_iter, p.seed)
+    return _factor_scorer("movierec ALS", data, f.user_ids, f.users, f.item_ids, f.items)
+
+
+def spark_fitter(spark: Any) -> Callable[[np.ndarray, Mapping[str, Any], Any], Any]:
+    """Train with `pipeline.als.train` on Spark (either solver)."""
+
+    def fit(train: np.ndarray, params: Mapping[str, Any], data: Any) -> Any:
+        from pipeline import als
+        from pipeline.columns import RATINGS_SCHEMA
+
+        frame = spark.createDataFrame([(int(u), int(i), float(r), 0) for u, i, r in train], RATINGS_SCHEMA).cache()
+        frame.count()
+        model = als.train(frame, als.ALSParams(**params))
+        u_ids, users = als.factor_matrix(model.user_factors, "user_id")
+        i_ids, items = als.factor_matrix(model.item_factors, "movie_id")
+        model.unpersist()
+        frame.unpersist()
+        return _factor_scorer(params.get("solver", "numpy"), data, u_ids, users, i_ids, items)
+
+    return fit
+
+
+def fit_implicit_lib(train: np.ndarray, params: Mapping[str, Any], data: Any) -> Any:
+    """The `implicit` library's ALS on binary user × item confidence 1 + alpha (its own convention)."""
+    import scipy.sparse as sp
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    user_ids, u = np.unique(train[:, 0].astype(np.int64), return_inverse=True)
+    item_ids, i = np.unique(train[:, 1].astype(np.int64), return_inverse=True)
+    matrix = sp.csr_matrix((np.ones(len(train), dtype=np.float32), (u, i)), shape=(len(user_ids), len(item_ids)))
+    model = AlternatingLeastSquares(
+        factors=params["rank"], regularization=params["reg"], alpha=params["alpha"], iterations=params.get("iterations", 15),
+        random_state=42, calculate_training_loss=False,
+    )
+    model.fit(matrix, show_progress=False)
+    return _factor_scorer("implicit ALS", data, user_ids, np.asarray(model.user_factors), item_ids, np.asarray(model.item_factors))
+
+
+def fit_ease(train: np.ndarray, params: Mapping[str, Any], data: Any) -> Any:
+    from pipeline.baselines import ItemItemScorer, ease_weights, interaction_matrix
+
+    x = interaction_matrix(data.train_cols, len(data.item_ids))
+    return ItemItemScorer("EASE", x, ease_weights(x, params["reg"]))
+
+
+def fit_item_knn(train: np.ndarray, params: Mapping[str, Any], data: Any) -> Any:
+    from pipeline.baselines import ItemItemScorer, interaction_matrix, item_knn_weights
+
+    x = interaction_matrix(data.train_cols, len(data.item_ids))
+    return ItemItemScorer("item-kNN", x, item_knn_weights(x, params["neighbours"]))
+
+
+def fit_popular(train: np.ndarray, params: Mapping[str, Any], data: Any) -> Any:
+    from pipeline.baselines import StaticScorer
+
+    return StaticScorer("most popular", data.item_counts)
+
+
+def grid(space: Mapping[str, Sequence[Any]], base: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    from pipeline.tuning import grid_points
+
+    return [{**(base or {}), **point} for point in grid_points(space)]
+
+
+def tune(
+    name: str, fit: Callable[..., Any], points: list[dict[str, Any]], train: np.ndarray, liked: bool = False
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Best point by validation nDCG@10 on a carve of `train` (python_stratified_split procedure, seed 43)."""
+    inner_train, inner_test = split(train, VALIDATION_SEED)
+    data = ranking_data(inner_train, inner_test, liked)
+    tried = []
+    for point in points:
+        started = time.perf_counter()
+        got = score(fit(inner_train, point, data), data)
+        tried.append({"params": point, "ndcg_at_10": got["ndcg_at_10"], "seconds": round(time.perf_counter() - started, 2)})
+        log.warning("%s validation %s -> ndcg@10 %.4f", name, point, got["ndcg_at_10"])
+    best = max(tried, key=lambda t: t["ndcg_at_10"])
+    return best["params"], tried
+
+
+def run_models(rows: np.ndarray, models: Mapping[str, tuple[Callable[..., Any], dict[str, Any]]], seeds: Sequence[int]) -> dict[str, Any]:
+    """Every model on every seed split, scored on msr-100k and liked-only."""
+    out: dict[str, Any] = {}
+    for protocol, liked in (("msr-100k", False), ("liked-only", True)):
+        per_model: dict[str, list[dict[str, float]]] = {name: [] for name in models}
+        for seed in seeds:
+            train, test = split(rows, seed)
+            data = ranking_data(train, test, liked)
+            for name, (fit, params) in models.items():
+                started = time.perf_counter()
+                scorer = fit(train, params, data)
+                seconds = time.perf_counter() - started
+                per_model[name].append({**score(scorer, data), "train_seconds": seconds, "seed": seed})
+                log.warning("%s %s seed %d: ndcg@10 %.4f (%.1fs)", protocol, name, seed, per_model[name][-1]["ndcg_at_10"], seconds)
+        out[protocol] = {name: summarise(results) for name, results in per_model.items()}
+    return out
+
+
+def summarise(results: list[dict[str, float]]) -> dict[str, Any]:
+    keys = [*METRICS, "train_seconds"]
+    return {
+        "mean": {k: float(np.mean([r[k] for r in results])) for k in keys},
+        "sd": {k: float(np.std([r[k] for r in results], ddof=1)) if len(results) > 1 else 0.0 for k in keys},
+        "median_train_seconds": float(statistics.median(r["train_seconds"] for r in results)),
+        "per_seed": results,
+    }
+
+
+def timing(spark: Any, rows: np.ndarray, rank: int, iterations: int, repeats: int, block_params: dict[str, Any]) -> dict[str, Any]:
+    """Training seconds on all of ml-100k at the same rank and iterations: numpy solver, spark-ml, implicit."""
+    from pipeline import als
+    from pipeline.columns import RATINGS_SCHEMA
+
+    frame = spark.createDataFrame([(int(u), int(i), float(r), 0) for u, i, r in rows], RATINGS_SCHEMA).cache()
+    frame.count()
+    configs = {
+        "numpy": als.ALSParams(**{**block_params, "rank": rank, "max_iter": iterations}),
+        "spark-ml": als.ALSParams.for_kind("implicit", "spark-ml").replace(rank=rank, max_iter=iterations),
+    }
+    seconds: dict[str, list[float]] = {name: [] for name in [*configs, "implicit"]}
+    for _ in range(repeats):
+        for name, p in configs.items():
+            model = als.train(frame, p)
+            seconds[name].append(model.meta["train_seconds"])
+            model.unpersist()
+        started = time.perf_counter()
+        fit_implicit_lib(rows, {"rank": rank, "reg": 1.0, "alpha": 1.0, "iterations": iterations}, _Dummy())
+        seconds["implicit"].append(time.perf_counter() - started)
+    frame.unpersist()
+    medians = {name: statistics.median(v) for name, v in seconds.items()}
+    return {
+        "rank": rank,
+        "iterations": iterations,
+        "repeats": repeats,
+        "seconds": seconds,
+        "median_seconds": medians,
+        "numpy_over_spark_ml": medians["numpy"] / medians["spark-ml"],
+    }
+
+
+class _Dummy:
+    """Stand-in evaluation data for a timing-only fit (the scorer is discarded)."""
+
+    user_ids = np.zeros(0, dtype=np.int64)
+    item_ids = np.zeros(0, dtype=np.int64)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", required=True, type=Path)
+    parser.add_argument("--output", type=Path, default=None, help="write the JSON here too")
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--seeds", default="42,7,123,1,2")
+    parser.add_argument("--repeats", type=int, default=3, help="timing repeats on all of ml-100k")
+    parser.add_argument("--skip-spark-ml-tuning", action="store_true", help="spark-ml at its defaults (tuned earlier)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(message)s")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    from pipeline.als import ALSParams
+    from pipeline.commands.model import machine_info
+    from pipeline.spark import get_spark
+
+    spark = get_spark("movierec-bench-peers", master=args.master)
+    spark.sparkContext.setLogLevel("ERROR")
+    rows = load(args.data_dir, spark)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    train42, _ = split(rows, seeds[0])
+    started = time.perf_counter()
+    default = {k: v for k, v in ALSParams().to_dict().items() if k != "num_blocks"}
+
+    tuning: dict[str, Any] = {}
+    best: dict[str, dict[str, Any]] = {}
+    block_points = grid({"reg_param": [0.3, 1.0, 3.0, 10.0], "alpha": [1.0, 2.0, 4.0], "reg_exponent": [0.5, 1.0]}, default)
+    block_points += grid({"rank": [32, 128]}, {**default})
+    best["movierec ALS"], tuning["movierec ALS"] = tune("movierec ALS", fit_block_local, block_points, train42)
+    rules = [
+        {"positive_threshold": None, "negative_weight": 0.0, "prior_weight": 0.0},
+        {"positive_threshold": None, "negative_weight": 0.0, "prior_weight": 1.0},
+        {"positive_threshold": 2.0, "negative_weight": 1.0, "prior_weight": 1.0},
+        {"positive_threshold": 3.0, "negative_weight": 0.5, "prior_weight": 1.0},
+        {"positive_threshold": 4.0, "negative_weight": 0.25, "prior_weight": 1.0},
+    ]
+    rule_points = [{**best["movierec ALS"], **r} for r in rules]
+    _, tuning["signal rule (msr validation)"] = tune("rule msr", fit_block_local, rule_points, train42)
+    _, tuning["signal rule (liked-only validation)"] = tune("rule liked", fit_block_local, rule_points, train42, liked=True)
+    spark_ml = {k: v for k, v in ALSParams.for_kind("implicit", "spark-ml").to_dict().items() if k != "num_blocks"}
+    if args.skip_spark_ml_tuning:
+        best["pyspark.ml ALS"] = spark_ml
+    else:
+        points = grid({"reg_param": [0.1, 0.3, 1.0], "alpha": [1.0, 4.0]}, spark_ml)
+        best["pyspark.ml ALS"], tuning["pyspark.ml ALS"] = tune("spark-ml", spark_fitter(spark), points, train42)
+    best["implicit ALS"], tuning["implicit ALS"] = tune(
+        "implicit", fit_implicit_lib, grid({"reg": [0.1, 1.0, 10.0, 30.0], "alpha": [1.0, 5.0, 20.0]}, {"rank": best["movierec ALS"]["rank"]}), train42
+    )
+    best["EASE"], tuning["EASE"] = tune("EASE", fit_ease, grid({"reg": [100.0, 250.0, 500.0, 1000.0]}), train42)
+    best["item-kNN"], tuning["item-kNN"] = tune("item-kNN", fit_item_knn, grid({"neighbours": [20, 50, 100, 200, 400]}), train42)
+    tune_seconds = time.perf_counter() - started
+
+    models = {
+        "movierec ALS": (spark_fitter(spark), best["movierec ALS"]),
+        "pyspark.ml ALS": (spark_fitter(spark), best["pyspark.ml ALS"]),
+        "implicit ALS": (fit_implicit_lib, best["implicit ALS"]),
+        "EASE": (fit_ease, best["EASE"]),
+        "item-kNN": (fit_item_knn, best["item-kNN"]),
+        "most popular": (fit_popular, {}),
+    }
+    results = run_models(rows, models, seeds)
+    times = timing(spark, rows, 64, 15, args.repeats, default)
+    summary = {
+        "command": " ".join(sys.argv),
+        "load_average": os.getloadavg(),
+        "seeds": seeds,
+        "best_params": best,
+        "tuning": tuning,
+        "tuning_seconds": tune_seconds,
+        "results": results,
+        "timing_ml100k": times,
+        "machine": machine_info(spark),
+    }
+    text = json.dumps(summary, indent=2, sort_keys=True, default=str)
+    print(text)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text + "\n", encoding="utf-8")
+    for protocol, table in results.items():
+        print(f"\n{protocol}: mean ± sd over seeds {seeds}")
+        print(f"{'model':<18}{'nDCG@10':>18}{'P@10':>18}{'R@10':>18}{'MAP@10':>10}{'MAP(÷|rel|)':>13}{'train s':>9}")
+        for name, r in table.items():
+            m, sd = r["mean"], r["sd"]
+            print(
+                f"{name:<18}{m['ndcg_at_10']:>11.4f} ± {sd['ndcg_at_10']:.4f}{m['precision_at_10']:>11.4f} ± {sd['precision_at_10']:.4f}"
+                f"{m['recall_at_10']:>11.4f} ± {sd['recall_at_10']:.4f}{m['map_at_10']:>10.4f}{m['map_rel_at_10']:>13.4f}{r['median_train_seconds']:>9.2f}"
+            )
+    print(f"\ntraining on all of ml-100k, rank 64, 15 iterations (median of {args.repeats}): {times['median_seconds']}, "
+          f"numpy / spark-ml = {times['numpy_over_spark_ml']:.2f}")
+    spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
