@@ -17,6 +17,7 @@ def _ranking_report() -> dict:
         for k in (5, 10):
             for name in report.CURVE_METRICS:
                 out[f"{name}_at_{k}"] = scale * k / 20
+            out[f"map_rel_at_{k}"] = scale * k / 40
             out[f"coverage_at_{k}"] = 0.1
         return out
 
@@ -63,7 +64,7 @@ def test_write_report_makes_json_markdown_and_pngs(tmp_path) -> None:
     assert saved["plots"]["tuning"].endswith("tuning.png")
     md = paths["markdown"].read_text()
     assert md.startswith("# Evaluation: ml-100k / msr-100k")
-    assert "| als | 0.5000 | 0.5000 | 0.5000 | 0.5000 | 0.5000 | 0.1000 |" in md
+    assert "| als | 0.5000 | 0.5000 | 0.5000 | 0.5000 | 0.2500 | 0.5000 | 0.1000 |" in md
     assert "| most_popular | 0.2500 |" in md
     assert "| BiVAE (recommenders) | 0.4750 |" in md
     assert "| **this run: als** | 0.5000 |" in md
@@ -98,5 +99,26 @@ def test_rating_report_markdown_and_plot(tmp_path) -> None:
 def test_headline_columns() -> None:
     assert report.headline_columns({"task": "rating"}) == ["rmse", "mae"]
     assert report.headline_columns({"task": "ranking", "ks": [1, 5]}) == [
-        "precision_at_5", "recall_at_5", "ndcg_at_5", "map_at_5", "mrr", "coverage_at_5"
+        "precision_at_5", "recall_at_5", "ndcg_at_5", "map_at_5", "map_rel_at_5", "mrr", "coverage_at_5"
     ]
+
+
+def test_several_splits_show_mean_and_sd_and_the_map_labels() -> None:
+    r = _ranking_report()
+    r["sd"] = {"als": {"ndcg_at_10": 0.003, "map_rel_at_10": 0.001}}
+    r["splits"] = [{"split": {"name": "msr-100k/seed-42"}}, {"split": {"name": "msr-100k/seed-7"}}]
+    r["serving_fidelity"] = {"hnsw_estimate": {"m": 16, "ef_construction": 100, "queries": 9, "k": 10, "recall_at_k": {"10": 0.9, "100": 1.0}}}
+    md = report.to_markdown(r)
+    assert "Mean ± sd over 2 splits: `msr-100k/seed-42`, `msr-100k/seed-7`" in md
+    assert "| 0.5000 ± 0.0030 |" in md  # ndcg_at_10 of als: 1.0 * 10 / 20
+    assert "| 0.2500 ± 0.0010 |" in md
+    assert report.MAP_NOTE in md
+    assert "| recall@10 | 0.9000 | 1.0000 |" in md
+
+
+def test_per_fold_tuning_is_reported_fold_by_fold() -> None:
+    r = _ranking_report()
+    one = r["tuning"]
+    r["tuning"] = {"per_fold": [dict(one, validation="surprise-100k/u1/validation"), dict(one, validation="surprise-100k/u2/validation")]}
+    md = report.to_markdown(r)
+    assert "on `surprise-100k/u1/validation`" in md and "on `surprise-100k/u2/validation`" in md

@@ -53,10 +53,37 @@ def test_same_seed_same_split_other_seed_other_split(ratings) -> None:
     assert a != c
 
 
-def test_msr_split_uses_seed_42(ratings) -> None:
-    split = splits.msr_split(ratings)
-    assert split.name == "msr-100k"
-    assert _pairs(split.test) == _pairs(splits.random_split(ratings, 0.75, 42)[1])
+def test_stratified_mask_follows_python_stratified_split_by_hand() -> None:
+    # RandomState(42).rand(4) = [0.3745, 0.9507, 0.7320, 0.5987]: ranked 1, 4, 3, 2 for the one user;
+    # rank / count = [0.25, 1.0, 0.75, 0.5] <= 0.75 trains rows 0, 2 and 3
+    assert splits.stratified_train_mask([5, 5, 5, 5], 0.75, 42).tolist() == [True, False, True, True]
+    # per user floor(0.75 n) train: 8 -> 6, 4 -> 3, 13 -> 9
+    users = [1] * 8 + [2] * 4 + [3] * 13
+    mask = splits.stratified_train_mask(users, 0.75, 7)
+    assert Counter(u for u, m in zip(users, mask, strict=True) if m) == Counter({1: 6, 2: 3, 3: 9})
+    with pytest.raises(ValueError):
+        splits.stratified_train_mask(users, 1.0, 7)
+
+
+def test_msr_split_is_the_stratified_procedure_per_seed(ratings) -> None:
+    split = splits.msr_split(ratings, seed=7)
+    assert split.name == "msr-100k/seed-7"
+    tr, te = _pairs(split.train), _pairs(split.test)
+    assert not tr & te and tr | te == _pairs(ratings)
+    ordered = sorted(_pairs(ratings))
+    mask = splits.stratified_train_mask([u for u, _ in ordered], 0.75, 7)
+    assert tr == {pair for pair, m in zip(ordered, mask, strict=True) if m}
+    assert _pairs(splits.msr_split(ratings, seed=42).test) != te
+    assert splits.MSR_SEEDS == (42, 7, 123, 1, 2)
+
+
+def test_liked_only_keeps_the_split_and_only_liked_test_ratings(ratings) -> None:
+    split = splits.msr_split(ratings, seed=42)
+    liked = splits.liked_only(split)
+    assert liked.name == "liked-only/seed-42"
+    assert _pairs(liked.train) == _pairs(split.train)
+    kept = {(r[0], r[1]) for r in split.test.collect() if r[2] >= 4.0}
+    assert _pairs(liked.test) == kept
 
 
 def test_temporal_split_keeps_the_latest_20_percent(ratings) -> None:
@@ -82,6 +109,7 @@ def test_bad_ratios_are_refused(ratings) -> None:
 def test_validation_split_comes_from_the_training_part_only(ratings) -> None:
     outer = splits.msr_split(ratings)
     inner = splits.validation_split(outer)
+    assert inner.name == "msr-100k/seed-42/validation"
     assert inner.name == "msr-100k/validation"
     inner_pairs = _pairs(inner.train) | _pairs(inner.test)
     assert inner_pairs == _pairs(outer.train)

@@ -76,8 +76,12 @@ def test_run_fills_every_index_behind_the_aliases(prepared, data_dir, es_url, in
     u_data = data_dir / "ml-100k" / "u.data"
     assert record["data_files"]["u.data"] == hashlib.sha256(u_data.read_bytes()).hexdigest()
     assert record["data_hash"] == runs.data_hash(record["data_files"])
-    assert {"export_movies", "export_users", "export_ratings", "verify", "swap"} <= set(record["timings"])
+    assert {"export_movies", "export_users", "export_ratings", "verify", "fidelity", "swap"} <= set(record["timings"])
     assert record["errors"] == []
+    serving = record["model"]["serving_fidelity"]
+    # kNN on the test double is exact (a real cluster reports what HNSW loses)
+    assert serving["cluster"]["recall_at_k"] == 1.0 and serving["cluster"]["index"] == record["indices"]["movies"]
+    assert serving["hnsw_estimate"]["m"] == 16 and serving["hnsw_estimate"]["ef_construction"] == 100
 
     for kind in indices.RUN_KINDS:
         alias = f"{index_prefix}-{kind}"
