@@ -110,7 +110,6 @@ def test_validation_split_comes_from_the_training_part_only(ratings) -> None:
     outer = splits.msr_split(ratings)
     inner = splits.validation_split(outer)
     assert inner.name == "msr-100k/seed-42/validation"
-    assert inner.name == "msr-100k/validation"
     inner_pairs = _pairs(inner.train) | _pairs(inner.test)
     assert inner_pairs == _pairs(outer.train)
     assert not inner_pairs & _pairs(outer.test)
