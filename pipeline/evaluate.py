@@ -541,8 +541,8 @@ def _ranking_report(
     model = als.train(split.train, params)
     timings["train"] = time.perf_counter() - started
     started = time.perf_counter()
-    scorer = FactorScorer.from_model(model, data.user_ids, data.item_ids)
-    models = {"als": evaluate_ranking(scorer, data, ks)}
+    als_scorer = FactorScorer.from_model(model, data.user_ids, data.item_ids)
+    models = {"als": evaluate_ranking(als_scorer, data, ks)}
     if model.kind == "explicit":
         models["als"].update(evaluate_rating(RatingPredictor.from_model(model, *_scale(split.train)), _collect(split.test)))
     timings["evaluate"] = time.perf_counter() - started
@@ -572,7 +572,7 @@ def _ranking_report(
         },
         "model": meta,
         "models": models,
-        "serving_fidelity": {"hnsw_estimate": hnsw_estimate(scorer)},
+        "serving_fidelity": {"hnsw_estimate": hnsw_estimate(als_scorer)},
     }
 
 
