@@ -137,21 +137,20 @@ def fit_implicit_lib(train: np.ndarray, params: Mapping[str, Any]) -> Any:
     return _factor_scorer("implicit ALS", user_ids, np.asarray(model.user_factors), item_ids, np.asarray(model.item_factors))
 
 
-def _item_item(name: str, weights: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray, Mapping[str, Any]], Any]:
-    """A model scored by X·W, W from the whole training matrix (built once, reused per protocol)."""
+def _item_item(name: str, weights: Callable[[np.ndarray, Mapping[str, Any]], np.ndarray]) -> Callable[[np.ndarray, Mapping[str, Any]], Any]:
+    """A model scored by X·W, W computed in the fit from the whole training matrix."""
 
     def fit(train: np.ndarray, params: Mapping[str, Any]) -> Any:
         from pipeline.baselines import ItemItemScorer, interaction_matrix
 
-        item_ids = np.unique(train[:, 1].astype(np.int64))
-        cache: dict[str, Any] = {}
+        users, u = np.unique(train[:, 0].astype(np.int64), return_inverse=True)
+        item_ids, i = np.unique(train[:, 1].astype(np.int64), return_inverse=True)
+        by_user = [i[u == row] for row in range(len(users))]
+        w = weights(interaction_matrix(by_user, len(item_ids)), params)
 
         def make(data: Any) -> Any:
-            x = interaction_matrix(data.train_cols, len(data.item_ids))
-            if "w" not in cache:
-                assert np.array_equal(data.item_ids, item_ids)  # the catalog is the training part's movies
-                cache["w"] = weights(x, params)
-            return ItemItemScorer(name, x, cache["w"])
+            assert np.array_equal(data.item_ids, item_ids)  # the catalog is the training part's movies
+            return ItemItemScorer(name, interaction_matrix(data.train_cols, len(item_ids)), w)
 
         return make
 
