@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask
 
-from service import apidocs, config, errors, store, web
+from service import apidocs, config, errors, limits, store, web
 
 
 def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
@@ -26,6 +26,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     if settings:
         app.config.from_mapping(settings)
     store.init_app(app)
+    limits.init_app(app)
     apidocs.init_app(app)
     web.init_app(app)  # the page for people at / (a Flask blueprint: not in the OpenAPI spec)
     app.json.sort_keys = False  # keep schema order in answers

@@ -26,6 +26,12 @@ DEFAULTS: dict[str, Any] = {
     "INDEX_PREFIX": DEFAULT_PREFIX,
     # Seconds a client is told to wait (Retry-After) when Elasticsearch is unreachable.
     "RETRY_AFTER_S": 10,
+    # Seconds one request may spend, counted from its arrival: every Elasticsearch call of the request gets
+    # what is left as its timeout, so a slow cluster is a JSON 504 (keep it below gunicorn's timeout).
+    "REQUEST_DEADLINE_S": 5.0,
+    # Request limits, checked before any work: body bytes (413) and JSON nesting depth (400).
+    "MAX_BODY_BYTES": 64 * 1024,
+    "MAX_JSON_DEPTH": 16,
     # Seconds the active run record (model meta, Gramian) is kept before it is read again.
     "RUN_CACHE_TTL_S": 30.0,
     # Ratings scale of the dataset (MovieLens: 0.5..5); fold-in treats a liked movie as RATING_MAX.
@@ -65,4 +71,8 @@ def from_environ(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         out["RETRY_AFTER_S"] = int(env["MOVIEREC_RETRY_AFTER_S"])
     if env.get("MOVIEREC_RUN_CACHE_TTL_S"):
         out["RUN_CACHE_TTL_S"] = float(env["MOVIEREC_RUN_CACHE_TTL_S"])
+    if env.get("MOVIEREC_REQUEST_DEADLINE_S"):
+        out["REQUEST_DEADLINE_S"] = float(env["MOVIEREC_REQUEST_DEADLINE_S"])
+    if env.get("MOVIEREC_MAX_BODY_BYTES"):
+        out["MAX_BODY_BYTES"] = int(env["MOVIEREC_MAX_BODY_BYTES"])
     return out

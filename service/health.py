@@ -9,6 +9,7 @@ from elasticsearch import ApiError
 from flask import current_app
 
 from service import store
+from service.errors import DeadlineExceeded
 
 KINDS = ("movies", "users", "ratings")
 
@@ -19,7 +20,7 @@ def check() -> tuple[dict[str, Any], int, dict[str, str]]:
     report: dict[str, Any] = {"status": "ok", "elasticsearch": {"reachable": False}, "active_run": None, "indices": {}}
     try:
         info = store.server_info()
-    except (TransportError, ApiError) as exc:
+    except (TransportError, ApiError, DeadlineExceeded) as exc:
         problems.append(f"Elasticsearch unreachable: {type(exc).__name__}")
         return _finish(report, problems)
     report["elasticsearch"] = {
@@ -31,7 +32,7 @@ def check() -> tuple[dict[str, Any], int, dict[str, str]]:
         report["active_run"] = store.active_run_id()
         for kind in KINDS:
             report["indices"][kind] = _index(kind, problems)
-    except (TransportError, ApiError) as exc:
+    except (TransportError, ApiError, DeadlineExceeded) as exc:
         problems.append(f"Elasticsearch failed a health probe: {type(exc).__name__}")
     if report["active_run"] is None:
         problems.append(f"no run is served: alias {store.index_of('movies')} is missing")

@@ -9,6 +9,8 @@ import numpy as np
 from flask_smorest import abort
 
 from service import queries, store
+from service.errors import SUGGESTIONS as SUGGESTIONS_KEY
+from service.errors import suggestion
 from service.explain import Session
 
 SUGGESTIONS = 5
@@ -40,7 +42,7 @@ def get(movie_id: int) -> dict[str, Any]:
     """One movie's details, 404 when unknown."""
     doc = store.get("movies", movie_id)
     if doc is None:
-        abort(404, message=f"Unknown movie {movie_id}.")
+        _unknown_movie(movie_id)
     return {k: v for k, v in doc.items() if k in queries.MOVIE_DETAIL_FIELDS}
 
 
@@ -48,7 +50,7 @@ def with_vector(movie_id: int, field: str) -> tuple[dict[str, Any], list[float]]
     """A movie and one of its vectors; 404 when the movie is unknown or the model has no vector for it."""
     doc = store.get("movies", movie_id, vectors=True)
     if doc is None:
-        abort(404, message=f"Unknown movie {movie_id}.")
+        _unknown_movie(movie_id)
     vector = doc.get(field)
     if not vector:
         abort(404, message=f"Movie {movie_id} has no {field} in the current model (nobody rated it).")
@@ -117,7 +119,7 @@ def resolve_many(session: Session, titles: Sequence[str]) -> list[dict[str, Any]
     found = [hits(session.search("movies", queries.title_search(t, strict=True, size=1), main=False)) for t in titles]
     missing = [t for t, h in zip(titles, found, strict=True) if not h]
     if missing:
-        _unknown_titles(session, missing, field="titles")
+        _unknown_titles(session, missing, field="titles", location="json")
     return [summary(h[0]["_source"]) for h in found]
 
 
@@ -138,16 +140,20 @@ def vectors_of(
     return out
 
 
-def _unknown_titles(session: Session, titles: Sequence[str], field: str = "title") -> None:
+def _unknown_movie(movie_id: int) -> None:
+    abort(404, message=f"Unknown movie {movie_id}.", errors={"path": {"movie_id": [f"unknown movie {movie_id}"]}})
+
+
+def _unknown_titles(session: Session, titles: Sequence[str], field: str = "title", location: str = "query") -> None:
+    """404 naming the titles (errors.<location>.<field>), with suggestions for each, the first flagged `confident`
+    when it is a confident match, and the year notes of titles that carry a year."""
     suggestions: dict[str, list[dict[str, Any]]] = {}
-    confident: dict[str, dict[str, Any]] = {}
     for t in titles:
-        suggestions[t], best = suggest(session, t)
-        if best is not None:
-            confident[t] = best
-    errors: dict[str, Any] = {field: [f"no match for {t!r}" for t in titles], "suggestions": suggestions}
-    if confident:
-        errors["did_you_mean"] = confident
+        found, best = suggest(session, t)
+        suggestions[t] = [suggestion(m["title"], m) for m in found]
+        if best is not None and suggestions[t]:
+            suggestions[t][0]["confident"] = True
+    errors: dict[str, Any] = {location: {field: [f"no match for {t!r}" for t in titles]}, SUGGESTIONS_KEY: suggestions}
     notes = {t: note for t in titles if (note := year_note(t))["year_hint"] is not None}
     if notes:
         errors["years"] = notes

@@ -26,6 +26,7 @@ MAX_K = 100
 MAX_NUM_CANDIDATES = 10_000  # ES refuses more
 MAX_RESULT_WINDOW = 10_000  # index.max_result_window default
 MAX_GENRES = 100  # more than any MovieLens release has (20)
+MAX_VOCABULARY = 1_000  # values of one filter field listed (MovieLens: 21 occupations at most)
 
 # Painless, constant text only: everything a caller chooses travels in `params`.
 _MIP = "double d = dotProduct(params.query_vector, '{field}'); double s = d < 0 ? 1 / (1 - d) : d + 1;"
@@ -396,6 +397,12 @@ def genre_list(*, size: int = MAX_GENRES) -> dict[str, Any]:
     """Every genre of the catalogue with its number of movies, most common first (ties by name)."""
     order = [{"_count": "desc"}, {"_key": "asc"}]  # Elasticsearch's default, spelled out: the API promises it
     return {"size": 0, "aggs": {"genres": {"terms": {"field": "genres", "size": size, "order": order}}}}
+
+
+def vocabulary(fields: Sequence[str], *, size: int = MAX_VOCABULARY) -> dict[str, Any]:
+    """Every value of each keyword field (one terms aggregation per field, named after it), in name order."""
+    aggs = {f: {"terms": {"field": f, "size": size, "order": {"_key": "asc"}}} for f in fields}
+    return {"size": 0, "aggs": aggs}
 
 
 def cold_start(

@@ -96,7 +96,7 @@ def render(prefix: str = DEFAULT_PREFIX) -> str:
                  "others are listed as alternatives. The analyzers (articles, numbers as digits or words, "
                  "punctuation inside words) are in `es_mappings/movies.json`."),
         _request("Suggestions when nothing matches", movies, queries.title_search("toy strory", strict=False, size=5),
-                 "Any word may match: the 404 answer lists these, and offers the first as `did_you_mean` when it "
+                 "Any word may match: the 404 answer lists these, and flags the first `confident` when it "
                  "matches at least half the words and ranks a whole tier above the next."),
         _request("Movies like movie 1", movies, queries.vector_search(similar_q),
                  "kNN on the unit vectors (cosine), the movie itself excluded."),
@@ -130,6 +130,11 @@ def render(prefix: str = DEFAULT_PREFIX) -> str:
                  "Most rated first, ties by id."),
         _request("Genres and their movie counts (`GET /movies/genres`)", movies, queries.genre_list(),
                  "One `terms` aggregation, no hits; the service keeps the answer until another run is served."),
+        _request("The values the filters accept (`GET /vocabulary`): genres", movies, queries.vocabulary(["genres"]),
+                 "Kept RUN_CACHE_TTL_S seconds; `genre`, `exclude_genre` and `favorite_genre` are checked against it."),
+        _request("The values the filters accept: demographics", users,
+                 queries.vocabulary(["age_band", "gender", "occupation"]),
+                 "`age_band`, `gender` and `occupation` filters are checked against these."),
         "## Writes behind new users and ratings\n",
         _request("A user's stored ratings (before folding in again)", ratings, queries.user_ratings(42),
                  "Paged with `search_after` on movie id."),

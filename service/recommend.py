@@ -128,11 +128,11 @@ def _everyone_genres(session: Session) -> dict[str, int]:
 
 
 def cold_start(args: Mapping[str, Any]) -> dict[str, Any]:
-    """No history: Bayesian rating x popularity x favourite genres and genres the profile over-rates."""
+    """No history: Bayesian rating x popularity x favorite genres and genres the profile over-rates."""
     session = Session(args["explain"])
     weights = {g: 1.0 for g in args.get("favorite_genre") or ()}
     profile = _profile(args)
-    strategy = ["bayes_rating", "popularity"] + (["favourite_genres"] if weights else [])
+    strategy = ["bayes_rating", "popularity"] + (["favorite_genres"] if weights else [])
     profile_ratings = None
     if profile:
         resp = session.search("ratings", queries.genre_counts(profile), main=False)

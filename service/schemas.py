@@ -1,16 +1,23 @@
-"""Schemas shared by several resources: movies in results, filters, vector options, explain.
+"""Schemas shared by several resources: movies in results, filters, vector options, explain; strict input fields.
 
 Every input has a length or range limit; every field has a description (and an
-example where it helps) for the OpenAPI document.
+example where it helps) for the OpenAPI document. Input types are strict: a JSON
+body must carry the JSON type itself (no "10" for 10, no 10.5 or 10.0 for an
+integer, no 0 or "yes" for a boolean); a query string or path carries the same
+values as text, numbers in JSON's grammar with ASCII digits only (no "1_0", no
+Arabic-Indic "١", no "+1") and booleans as `true` / `false`. Which of the two
+a schema is loading is set by `service.views.blueprint` (`text_input`).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 
+from service import vocabulary
 from service.queries import MAX_K, MAX_NUM_CANDIDATES
 
 MAX_TEXT = 200
@@ -20,6 +27,70 @@ MAX_ID = 2**31 - 1  # ES `integer`
 YEAR_RANGE = validate.Range(min=1800, max=2200)
 
 
+# JSON's number grammar (RFC 8259 §6) in ASCII, with bounded digit counts (no 10,000-digit integers to convert).
+_INTEGER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]{0,17})")
+_NUMBER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]{0,17})(?:\.[0-9]{1,17})?(?:[eE][-+]?[0-9]{1,3})?")
+BOOLEAN_TEXT = {"true": True, "false": False}
+
+
+def _text_input(field: fields.Field) -> bool:
+    """Whether `field` is loading a query string or path (text) rather than a JSON body (typed values)."""
+    return bool(getattr(field.root, "text_input", False))
+
+
+class Integer(fields.Integer):
+    """An integer: a JSON integer in a body; in a query string or path, an integer in JSON's grammar, ASCII digits."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, str) and _text_input(self):
+            if not _INTEGER_TEXT.fullmatch(value):
+                raise self.make_error("invalid")
+            value = int(value)
+        elif isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Float(fields.Float):
+    """A finite number: a JSON number in a body; in a query string, a number in JSON's grammar, ASCII digits."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_nan=False, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        if isinstance(value, str) and _text_input(self):
+            if not _NUMBER_TEXT.fullmatch(value):
+                raise self.make_error("invalid")
+            value = float(value)
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Boolean(fields.Boolean):
+    """`true` or `false`: the JSON literals in a body, the words in a query string (nothing else: no 1, "yes", "on")."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and _text_input(self) and value in BOOLEAN_TEXT:
+            return BOOLEAN_TEXT[value]
+        raise self.make_error("invalid")
+
+
+class Text(fields.String):
+    """A string that is not blank (whitespace only is refused like an empty string)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not text.strip():
+            raise ma.ValidationError("Must not be blank.")
+        return text
+
+
 def _desc(text: str, example: Any = None) -> dict[str, Any]:
     meta: dict[str, Any] = {"description": text}
     if example is not None:
@@ -27,17 +98,27 @@ def _desc(text: str, example: Any = None) -> dict[str, Any]:
     return meta
 
 
-def id_field(what: str, example: int = 1, *, strict: bool = False, **kwargs: Any) -> fields.Integer:
-    """A positive integer id (as the ES `integer` fields hold them); `strict` refuses "12" (JSON bodies)."""
-    return fields.Integer(
-        strict=strict, validate=validate.Range(min=1, max=MAX_ID), metadata=_desc(f"{what} id", example), **kwargs
-    )
+def id_field(what: str, example: int = 1, **kwargs: Any) -> Integer:
+    """A positive integer id (as the ES `integer` fields hold them)."""
+    return Integer(validate=validate.Range(min=1, max=MAX_ID), metadata=_desc(f"{what} id", example), **kwargs)
 
 
-def name_list(text: str, example: list[str] | None = None, **kwargs: Any) -> fields.List:
-    """A bounded list of short names (genres)."""
-    item = fields.String(validate=validate.Length(min=1, max=MAX_NAME))
-    return fields.List(item, validate=validate.Length(max=MAX_LIST), metadata=_desc(text, example), **kwargs)
+def _vocabulary_desc(text: str, kind: str | None, example: Any) -> dict[str, Any]:
+    meta = _desc(f"{text}. {vocabulary.describe(kind)}" if kind else text, example)
+    if kind:
+        meta["vocabulary"] = kind  # checked against the served run by service.vocabulary (the strict parser)
+    return meta
+
+
+def name_list(text: str, example: list[str] | None = None, *, kind: str | None = None, **kwargs: Any) -> fields.List:
+    """A bounded list of short names; `kind` (e.g. "genres") checks them against the served run's vocabulary."""
+    item = Text(validate=validate.Length(min=1, max=MAX_NAME))
+    return fields.List(item, validate=validate.Length(max=MAX_LIST), metadata=_vocabulary_desc(text, kind, example), **kwargs)
+
+
+def name(text: str, example: str | None = None, *, kind: str | None = None, **kwargs: Any) -> Text:
+    """One short name; `kind` (e.g. "occupations") checks it against the served run's vocabulary."""
+    return Text(validate=validate.Length(min=1, max=MAX_NAME), metadata=_vocabulary_desc(text, kind, example), **kwargs)
 
 
 class MovieIdPath(ma.Schema):
@@ -51,20 +132,20 @@ class UserIdPath(ma.Schema):
 class FiltersMixin(ma.Schema):
     """Movie pre-filters (applied inside the kNN search, so k results come back when k exist)."""
 
-    genre = name_list("Only movies with any of these genres (repeat the parameter for several)", ["Comedy"])
-    exclude_genre = name_list("Leave out movies with any of these genres", ["Horror"])
-    min_rating = fields.Float(
+    genre = name_list("Only movies with any of these genres (repeat the parameter for several)", ["Comedy"], kind="genres")
+    exclude_genre = name_list("Leave out movies with any of these genres", ["Horror"], kind="genres")
+    min_rating = Float(
         validate=validate.Range(min=0, max=10), metadata=_desc("Minimum Bayesian average rating", 3.5)
     )
-    min_ratings = fields.Integer(
-        strict=False, validate=validate.Range(min=0, max=MAX_ID), metadata=_desc("Minimum number of ratings", 20)
+    min_ratings = Integer(
+        validate=validate.Range(min=0, max=MAX_ID), metadata=_desc("Minimum number of ratings", 20)
     )
-    min_popularity = fields.Float(
+    min_popularity = Float(
         validate=validate.Range(min=0, max=1),
         metadata=_desc("Minimum popularity: percentile of the rating count, 0 (least rated) to 1 (most)", 0.5),
     )
-    year_from = fields.Integer(validate=YEAR_RANGE, metadata=_desc("Released in or after this year", 1990))
-    year_to = fields.Integer(validate=YEAR_RANGE, metadata=_desc("Released in or before this year", 1999))
+    year_from = Integer(validate=YEAR_RANGE, metadata=_desc("Released in or after this year", 1990))
+    year_to = Integer(validate=YEAR_RANGE, metadata=_desc("Released in or before this year", 1999))
 
     @validates_schema
     def _years_ordered(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -74,21 +155,21 @@ class FiltersMixin(ma.Schema):
 
 
 class ResultArgsMixin(ma.Schema):
-    k = fields.Integer(
+    k = Integer(
         load_default=10, validate=validate.Range(min=1, max=MAX_K), metadata=_desc("Number of results", 10)
     )
-    explain = fields.Boolean(
+    explain = Boolean(
         load_default=False, metadata=_desc("Add the exact Elasticsearch request (index and body) to the answer")
     )
 
 
 class VectorArgsMixin(ResultArgsMixin):
-    mode = fields.String(
+    mode = Text(
         load_default="knn",
         validate=validate.OneOf(["knn", "exact"]),
         metadata=_desc("`knn`: approximate HNSW search; `exact`: script_score over every match, same scores"),
     )
-    num_candidates = fields.Integer(
+    num_candidates = Integer(
         validate=validate.Range(min=1, max=MAX_NUM_CANDIDATES),
         metadata=_desc("kNN candidates per shard (>= k; default max(100, 10k))", 200),
     )
@@ -101,7 +182,7 @@ class VectorArgsMixin(ResultArgsMixin):
 
 
 class MovieVectorArgsMixin(VectorArgsMixin, FiltersMixin):
-    blend = fields.Float(
+    blend = Float(
         load_default=0.0,
         validate=validate.Range(min=0, max=1),
         metadata=_desc("Weight of the Bayesian rating in the score: score x ((1-blend) + blend x bayes/5)", 0.3),

@@ -14,17 +14,18 @@ from typing import Any, TypeVar
 
 from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context
 from werkzeug.wrappers import Response
 
 from es_mappings import alias_name, run_id_of
 from pipeline.es import check_version
-from service.errors import IndexMissing
+from service.errors import DeadlineExceeded, IndexMissing
 
 log = logging.getLogger(__name__)
 EXTENSION = "elasticsearch"
 VERSION = "elasticsearch.version"  # the cluster's version once checked (None: not reachable yet)
 VERSION_CHECK_TIMEOUT_S = 2.0
+_CALL_TIMEOUT = "elasticsearch.request_timeout"
 T = TypeVar("T")
 _MISSING = object()
 
@@ -47,7 +48,9 @@ def init_app(app: Flask) -> None:
     A cluster outside pipeline.es.SUPPORTED_ES_VERSIONS stops the app here (UnsupportedVersion, naming
     the version found and the one needed); one not reachable yet is checked on its first answer.
     """
-    app.extensions[EXTENSION] = Elasticsearch(**client_options_for(app.config))
+    options = client_options_for(app.config)
+    app.extensions[EXTENSION] = Elasticsearch(**options)
+    app.extensions[_CALL_TIMEOUT] = options.get("request_timeout")
     app.extensions[VERSION] = None
     _check_version(app)
     app.before_request(_start_clock)
@@ -91,10 +94,23 @@ def _server_timing(response: Response) -> Response:
 
 
 def client() -> Elasticsearch:
-    """The current app's Elasticsearch client (its version checked once the cluster has answered)."""
+    """The current app's Elasticsearch client (its version checked once the cluster has answered); inside a
+    request, one whose timeout is what is left of the request's deadline (REQUEST_DEADLINE_S from its arrival),
+    so all calls of one request share one budget.
+
+    Raises DeadlineExceeded (a 504) when nothing is left.
+    """
     if current_app.extensions.get(VERSION) is None:
         _check_version(current_app)
-    return current_app.extensions[EXTENSION]
+    es: Elasticsearch = current_app.extensions[EXTENSION]
+    if not has_request_context() or "started" not in g:
+        return es
+    deadline = float(current_app.config["REQUEST_DEADLINE_S"])
+    left = deadline - (time.perf_counter() - g.started)
+    if left <= 0:
+        raise DeadlineExceeded(deadline)
+    configured = current_app.extensions.get(_CALL_TIMEOUT)
+    return es.options(request_timeout=left if configured is None else min(left, float(configured)))
 
 
 def index_of(kind: str) -> str:

@@ -62,7 +62,8 @@ def get(user_id: int) -> dict[str, Any]:
 
 
 def not_found(user_id: int) -> None:
-    abort(404, message=f"Unknown user {user_id}.", errors={"user_id": [f"unknown user {user_id}"], "suggestions": NEXT_STEPS})
+    abort(404, message=f"Unknown user {user_id}. Ways forward: " + "; ".join(NEXT_STEPS) + ".",
+          errors={"path": {"user_id": [f"unknown user {user_id}"]}})
 
 
 def fold(session: Session, ratings: Mapping[int, float], *, liked: bool = False, field: str = "ratings") -> Fold:
@@ -102,7 +103,8 @@ def create(body: Mapping[str, Any]) -> dict[str, Any]:
             store.create("users", user_id, doc)
         except ConflictError:
             if wanted is not None:
-                abort(409, message=f"User {user_id} already exists; POST /users/{user_id}/ratings adds ratings.")
+                abort(409, message=f"User {user_id} already exists; POST /users/{user_id}/ratings adds ratings.",
+                      errors={"json": {"user_id": [f"user {user_id} already exists"]}})
             log.info("user id %s taken meanwhile (try %d)", user_id, attempt + 1)
             continue
         _write_ratings(user_id, profile, ratings, now, folded.movies)

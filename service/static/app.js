@@ -678,7 +678,7 @@ async function showByTitle(text) {
     if (error.name === "AbortError") return;
     resetMoviePanel();
     showError($("movie-message"), error, () => {
-      const close = ((error.body.errors || {}).suggestions || {})[text] || [];
+      const close = (((error.body.errors || {}).suggestions || {})[text] || []).map((s) => s.movie).filter(Boolean);
       return {
         title: `No movie matches “${text}”.`,
         details: [close.length ? "Close titles:" : "Check the spelling, or type fewer words."],

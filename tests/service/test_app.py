@@ -44,23 +44,40 @@ def test_openapi_document_and_doc_pages():
     spec = client.get("/openapi.json").get_json()
     assert spec["openapi"] == "3.0.3"
     expected = {
-        ("get", "/health"), ("get", "/runs/current"), ("get", "/movies"), ("get", "/movies/genres"), ("get", "/movies/{movie_id}"),
+        ("get", "/health"), ("get", "/runs/current"), ("get", "/vocabulary"), ("get", "/movies"), ("get", "/movies/genres"), ("get", "/movies/{movie_id}"),
         ("get", "/movies/{movie_id}/similar"), ("get", "/movies/{movie_id}/audience"), ("post", "/users"),
         ("get", "/users/{user_id}"), ("post", "/users/{user_id}/ratings"), ("get", "/users/{user_id}/recommendations"),
         ("get", "/recommendations/by-title"), ("post", "/recommendations/from-liked"), ("get", "/recommendations/cold-start"),
     }
     ops = {(m, p): op for p, item in spec["paths"].items() for m, op in item.items() if m in ("get", "post")}
     assert set(ops) == expected
-    for op in ops.values():
-        assert op["summary"] and op["responses"]["default"] == {"$ref": "#/components/responses/DEFAULT_ERROR"}
-    error = spec["components"]["schemas"]["Error"]["properties"]
-    assert set(error) == {"code", "status", "message", "errors"}
+    for (_method, path), op in ops.items():
+        # every status an operation can answer is listed, each error with the one error schema; no catch-all
+        assert op["summary"] and "default" not in op["responses"]
+        for status in (400, 413, 414, 431, 500, 502, 503, 504) + ((422,) if op.get("parameters") or "requestBody" in op else ()):
+            if (status, path) == (503, "/health"):
+                continue
+            assert _error_schema(spec, op["responses"][str(status)]) == {"$ref": "#/components/schemas/Error"}, (path, status)
+        if "requestBody" in op:
+            assert {"408", "415"} <= set(op["responses"])
+    assert "503" in ops[("get", "/health")]["responses"] and "409" in ops[("post", "/users")]["responses"]
+    assert ops[("post", "/users")]["responses"]["201"]["headers"]["Location"]["required"] is True
+    assert ops[("get", "/movies/{movie_id}")]["responses"]["404"] == {"$ref": "#/components/responses/NOT_FOUND"}
+    assert ops[("get", "/runs/current")]["responses"]["503"]["headers"]["Retry-After"]
+    error = spec["components"]["schemas"]["Error"]
+    assert set(error["properties"]) == {"code", "status", "message", "errors"} == set(error["required"])
     k = next(p for p in ops[("get", "/users/{user_id}/recommendations")]["parameters"] if p["name"] == "k")
     assert k["schema"]["minimum"] == 1 and k["schema"]["maximum"] == 100 and k["description"]
     genres = ops[("get", "/movies/genres")]["responses"]["200"]["content"]["application/json"]["schema"]
     assert genres == {"$ref": "#/components/schemas/GenreList"}
     assert set(spec["components"]["schemas"]["GenreCount"]["properties"]) == {"name", "count"}
     assert ops[("get", "/movies/genres")]["summary"] == "Every genre with its number of movies, most common first."
+
+
+def _error_schema(spec: dict, response: dict) -> dict:
+    if "$ref" in response:
+        response = spec["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+    return response["content"]["application/json"]["schema"]
 
 
 def _script_and_style_urls(html: str) -> list[str]:

@@ -46,7 +46,7 @@ def test_schemathesis_finds_no_server_error_or_schema_violation(es_url, served):
     statuses: collections.Counter = collections.Counter()
     failures = []
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 14
+    assert len(operations) == 15
     for operation in operations:
         has_inputs = bool(operation.path_parameters or operation.query or operation.body)
         modes = [schemathesis.GenerationMode.POSITIVE] + ([schemathesis.GenerationMode.NEGATIVE] if has_inputs else [])

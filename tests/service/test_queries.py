@@ -287,3 +287,13 @@ def test_cold_start_genre_boosts_as_constant_score_clauses():
 def test_cold_start_without_genres_scores_everything():
     body = queries.cold_start(k=2)
     assert body["query"]["script_score"]["query"] == {"bool": {"filter": [{"match_all": {}}]}}
+
+
+def test_vocabulary_is_one_terms_aggregation_per_field_in_name_order():
+    assert queries.vocabulary(["gender", "occupation"], size=50) == {
+        "size": 0,
+        "aggs": {
+            "gender": {"terms": {"field": "gender", "size": 50, "order": {"_key": "asc"}}},
+            "occupation": {"terms": {"field": "occupation", "size": 50, "order": {"_key": "asc"}}},
+        },
+    }

@@ -153,7 +153,9 @@ def test_unknown_title_is_404_with_suggestions(client, served):
     body = resp.get_json()
     assert body["code"] == 404 and body["status"] == "Not Found" and "qqqqqqqq" in body["message"]
     suggestions = body["errors"]["suggestions"][f"{word} qqqqqqqq"]
-    assert any(word.lower() in s["title"].lower() for s in suggestions)
+    assert any(word.lower() in s["movie"]["title"].lower() for s in suggestions)
+    assert all(s["value"] == s["movie"]["title"] for s in suggestions)
+    assert body["errors"]["query"]["title"] == [f"no match for '{word} qqqqqqqq'"]
     nothing = client.get("/recommendations/by-title", query_string={"title": "zzzzzzzz"}).get_json()
     assert nothing["errors"]["suggestions"] == {"zzzzzzzz": []}
 
@@ -170,13 +172,12 @@ NASTY = [
 def test_hostile_text_changes_nothing_but_the_match(client, served, text):
     t = served.trained
     user_id = sample_users(t)[0]
-    base = client.get(f"/users/{user_id}/recommendations?k=5&genre=Drama").get_json()
     with_nasty = client.get(f"/users/{user_id}/recommendations", query_string={"k": 5, "genre": ["Drama", text]})
-    assert with_nasty.status_code == 200 and ranked(with_nasty.get_json()) == ranked(base)
-    only_nasty = client.get(f"/users/{user_id}/recommendations", query_string={"k": 5, "genre": text})
-    assert only_nasty.status_code == 200 and only_nasty.get_json()["items"] == []
+    assert with_nasty.status_code == 422  # not a genre of the served run: refused before any search
+    [message] = with_nasty.get_json()["errors"]["query"]["genre"]
+    assert message.startswith(f"unknown value {text!r}.") and "Drama" in message
     blended = client.get(f"/users/{user_id}/recommendations", query_string={"k": 5, "exclude_genre": text, "blend": 0.5})
-    assert blended.status_code == 200 and len(blended.get_json()["items"]) == 5
+    assert blended.status_code == 422 and set(blended.get_json()["errors"]["query"]) == {"exclude_genre"}
     by_title = client.get("/recommendations/by-title", query_string={"title": text})
     assert by_title.status_code in (200, 404)
     assert_no_trace(by_title.get_data(as_text=True))
@@ -238,7 +239,7 @@ def test_cold_start_scores_rating_popularity_and_genres(client, served):
     assert plain["strategy"] == "bayes_rating+popularity" and plain["genre_weights"] == {}
     assert_ranking(ranked(plain), _cold_expected(t, {}, 6))
     fav = client.get("/recommendations/cold-start?k=6&favorite_genre=Drama&min_ratings=5").get_json()
-    assert fav["strategy"] == "bayes_rating+popularity+favourite_genres"
+    assert fav["strategy"] == "bayes_rating+popularity+favorite_genres"
     assert_ranking(ranked(fav), _cold_expected(t, {"Drama": 1.0}, 6, keep=lambda m: m["rating_count"] >= 5))
 
 
@@ -263,5 +264,11 @@ def test_cold_start_with_demographics_boosts_the_profile_genres(client, served):
     assert body["genre_weights"] == pytest.approx(weights)
     assert body["strategy"] == "bayes_rating+popularity+profile_genres"
     assert_ranking(ranked(body), _cold_expected(t, weights, 5))
-    unknown = client.get("/recommendations/cold-start?k=3&occupation=astronaut-xyz").get_json()
-    assert unknown["profile_ratings"] == 0 and unknown["strategy"] == "bayes_rating+popularity"
+    same = client.get("/recommendations/cold-start", query_string={"k": 5, "gender": user["gender"].lower(),
+                                                                    "age_band": user["age_band"].upper()}).get_json()
+    assert same["profile"] == profile and ranked(same) == ranked(body)  # matched case-insensitively, served spelling
+    unknown = client.get("/recommendations/cold-start?k=3&occupation=astronaut-xyz")
+    assert unknown.status_code == 422
+    [message] = unknown.get_json()["errors"]["query"]["occupation"]
+    occupations = sorted({r["occupation"] for r in t.users.values() if r.get("occupation")})
+    assert message == f"unknown value 'astronaut-xyz'. Valid occupations: {', '.join(occupations)}."

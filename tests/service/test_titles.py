@@ -140,9 +140,10 @@ def test_a_strict_miss_is_404_with_a_confident_suggestion(titles):
     body = by_title(client, "Star Wars Episode IV")
     assert body["_status"] == 404 and body["code"] == 404
     errors = body["errors"]
-    assert errors["title"] == ["no match for 'Star Wars Episode IV'"]
-    assert errors["suggestions"]["Star Wars Episode IV"][0]["movie_id"] == ids[("Star Wars", 1977)]
-    assert errors["did_you_mean"]["Star Wars Episode IV"]["movie_id"] == ids[("Star Wars", 1977)]
+    assert errors["query"] == {"title": ["no match for 'Star Wars Episode IV'"]}
+    first = errors["suggestions"]["Star Wars Episode IV"][0]
+    assert first["movie"]["movie_id"] == ids[("Star Wars", 1977)] and first["value"] == "Star Wars"
+    assert first["confident"] is True
 
 
 def test_a_vague_miss_offers_no_confident_suggestion(titles):
@@ -150,7 +151,7 @@ def test_a_vague_miss_offers_no_confident_suggestion(titles):
     body = by_title(client, "star heat")
     assert body["_status"] == 404
     assert body["errors"]["suggestions"]["star heat"]
-    assert "did_you_mean" not in body["errors"]
+    assert not any("confident" in s for s in body["errors"]["suggestions"]["star heat"])
 
 
 def test_search_as_you_type_ranks_by_match_then_popularity(titles):

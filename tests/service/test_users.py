@@ -46,8 +46,8 @@ def test_unknown_user_is_404_with_ways_forward(client, served):
     resp = client.get("/users/999999")
     assert resp.status_code == 404
     body = resp.get_json()
-    assert body["errors"]["user_id"] == ["unknown user 999999"]
-    assert any("POST /users" in s for s in body["errors"]["suggestions"])
+    assert body["errors"] == {"path": {"user_id": ["unknown user 999999"]}}
+    assert "POST /users" in body["message"] and "/recommendations/cold-start" in body["message"]
     assert client.get("/users/999999/recommendations").status_code == 404
     assert client.post("/users/999999/ratings", json={"ratings": [{"movie_id": 1, "rating": 4}]}).status_code == 404
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from service import movies, recommend
 from service.schemas import MovieDetailSchema, MovieIdPath
+from service.views.blueprint import Blueprint, NoQuery
 from service.views.movies.schemas import (
     AudienceArgs,
     AudienceSchema,
@@ -33,6 +33,7 @@ class Movies(MethodView):
 # are integers, so no movie is ever shadowed.
 @blp.route("/genres")
 class Genres(MethodView):
+    @blp.arguments(NoQuery, location="query", as_kwargs=True)
     @blp.response(200, GenreListSchema)
     def get(self):
         """Every genre with its number of movies, most common first."""
@@ -42,7 +43,9 @@ class Genres(MethodView):
 @blp.route("/<movie_id>")
 class Movie(MethodView):
     @blp.arguments(MovieIdPath, location="path", as_kwargs=True)
+    @blp.arguments(NoQuery, location="query", as_kwargs=True)
     @blp.response(200, MovieDetailSchema)
+    @blp.errors(404)
     def get(self, movie_id):
         """One movie: metadata and rating statistics."""
         return movies.get(movie_id)
@@ -53,6 +56,7 @@ class Similar(MethodView):
     @blp.arguments(MovieIdPath, location="path", as_kwargs=True)
     @blp.arguments(SimilarArgs, location="query")
     @blp.response(200, SimilarSchema)
+    @blp.errors(404)
     def get(self, args, movie_id):
         """Movies similar to this one (cosine of latent vectors), with filters."""
         return recommend.similar(movie_id, args)
@@ -63,6 +67,7 @@ class Audience(MethodView):
     @blp.arguments(MovieIdPath, location="path", as_kwargs=True)
     @blp.arguments(AudienceArgs, location="query")
     @blp.response(200, AudienceSchema)
+    @blp.errors(404)
     def get(self, args, movie_id):
         """Users most likely to enjoy this movie (kNN over user vectors)."""
         return recommend.audience(movie_id, args)

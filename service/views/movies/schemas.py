@@ -9,32 +9,35 @@ from marshmallow import fields, validate, validates_schema
 
 from service.queries import MAX_K, MAX_RESULT_WINDOW
 from service.schemas import (
-    MAX_NAME,
     MAX_TEXT,
     YEAR_RANGE,
+    Boolean,
+    Integer,
     MovieSummarySchema,
     MovieVectorArgsMixin,
     RecommendationsSchema,
     ResultsMixin,
     ScoredMovieSchema,
+    Text,
     VectorArgsMixin,
+    name,
     name_list,
 )
 
 
 class MovieSearchArgs(ma.Schema):
-    q = fields.String(
+    q = Text(
         validate=validate.Length(min=1, max=MAX_TEXT),
         metadata={"description": "Title as typed: fuzzy words, last word as a prefix; `(1995)` hints the year",
                   "example": "toy sto"},
     )
-    genre = name_list("Only movies with any of these genres", ["Animation"])
-    year = fields.Integer(validate=YEAR_RANGE, metadata={"description": "Release year", "example": 1995})
-    k = fields.Integer(load_default=10, validate=validate.Range(min=1, max=MAX_K),
+    genre = name_list("Only movies with any of these genres", ["Animation"], kind="genres")
+    year = Integer(validate=YEAR_RANGE, metadata={"description": "Release year", "example": 1995})
+    k = Integer(load_default=10, validate=validate.Range(min=1, max=MAX_K),
                        metadata={"description": "Results per page", "example": 10})
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_RESULT_WINDOW - 1),
+    offset = Integer(load_default=0, validate=validate.Range(min=0, max=MAX_RESULT_WINDOW - 1),
                             metadata={"description": "Results to skip (browsing without q)", "example": 0})
-    explain = fields.Boolean(load_default=False, metadata={"description": "Add the Elasticsearch request"})
+    explain = Boolean(load_default=False, metadata={"description": "Add the Elasticsearch request"})
 
     @validates_schema
     def _window(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -69,10 +72,10 @@ class SimilarSchema(RecommendationsSchema):
 
 
 class AudienceArgs(VectorArgsMixin):
-    gender = fields.String(validate=validate.Length(min=1, max=MAX_NAME), metadata={"description": "Only this gender", "example": "F"})
-    age_band = fields.String(validate=validate.Length(min=1, max=MAX_NAME), metadata={"description": "Only this age band", "example": "25-34"})
-    occupation = fields.String(validate=validate.Length(min=1, max=MAX_NAME), metadata={"description": "Only this occupation", "example": "engineer"})
-    exclude_rated = fields.Boolean(load_default=True, metadata={"description": "Leave out users who rated the movie already"})
+    gender = name("Only this gender", "F", kind="genders")
+    age_band = name("Only this age band", "25-34", kind="age_bands")
+    occupation = name("Only this occupation", "engineer", kind="occupations")
+    exclude_rated = Boolean(load_default=True, metadata={"description": "Leave out users who rated the movie already"})
 
 
 class UserSummarySchema(ma.Schema):

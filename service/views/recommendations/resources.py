@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from service import recommend
+from service.views.blueprint import Blueprint, NoQuery
 from service.views.recommendations.schemas import (
     ByTitleArgs,
     ByTitleSchema,
@@ -24,6 +24,7 @@ blp = Blueprint(
 class ByTitle(MethodView):
     @blp.arguments(ByTitleArgs, location="query")
     @blp.response(200, ByTitleSchema)
+    @blp.errors(404)
     def get(self, args):
         """Movies like the one a free-text title resolves to; says which movie matched."""
         return recommend.by_title(args)
@@ -31,8 +32,10 @@ class ByTitle(MethodView):
 
 @blp.route("/from-liked")
 class FromLiked(MethodView):
+    @blp.arguments(NoQuery, location="query", as_kwargs=True)
     @blp.arguments(FromLikedSchema)
     @blp.response(200, FromLikedAnswerSchema)
+    @blp.errors(404)
     def post(self, body):
         """Recommendations from a few liked movies (ids or titles), folded in on the fly, no account."""
         return recommend.from_liked(body)

@@ -9,16 +9,19 @@ from marshmallow import fields, validate, validates_schema
 
 from service.schemas import (
     MAX_LIST,
-    MAX_NAME,
     MAX_TEXT,
     YEAR_RANGE,
+    Boolean,
     FiltersMixin,
+    Integer,
     MovieSummarySchema,
     MovieVectorArgsMixin,
     RecommendationsSchema,
     ResultsMixin,
     ScoredMovieSchema,
+    Text,
     id_field,
+    name,
     name_list,
 )
 
@@ -26,13 +29,13 @@ MAX_LIKED = 50
 
 
 class ByTitleArgs(MovieVectorArgsMixin):
-    title = fields.String(
+    title = Text(
         required=True,
         validate=validate.Length(min=1, max=MAX_TEXT),
         metadata={"description": "A title as typed; a year anywhere in it (`toy story 1995`, `(1995)`) is a hint",
                   "example": "toy story"},
     )
-    year = fields.Integer(validate=YEAR_RANGE, metadata={"description": "Only a movie of this year matches", "example": 1995})
+    year = Integer(validate=YEAR_RANGE, metadata={"description": "Only a movie of this year matches", "example": 1995})
 
 
 class TitleMatchSchema(MovieSummarySchema):
@@ -54,12 +57,12 @@ class ByTitleSchema(RecommendationsSchema):
 
 class FromLikedSchema(MovieVectorArgsMixin):
     movie_ids = fields.List(
-        id_field("Movie", 1, strict=True),
+        id_field("Movie", 1),
         validate=validate.Length(max=MAX_LIKED),
         metadata={"description": f"Liked movie ids (up to {MAX_LIKED})", "example": [1, 50, 181]},
     )
     titles = fields.List(
-        fields.String(validate=validate.Length(min=1, max=MAX_TEXT)),
+        Text(validate=validate.Length(min=1, max=MAX_TEXT)),
         validate=validate.Length(max=MAX_LIST),
         metadata={"description": f"Liked titles as typed (up to {MAX_LIST})", "example": ["Star Wars", "Fargo"]},
     )
@@ -76,20 +79,20 @@ class FromLikedAnswerSchema(RecommendationsSchema):
 
 
 class ColdStartArgs(FiltersMixin):
-    favorite_genre = name_list("Favourite genres: boosted, not required (repeat for several)", ["Sci-Fi"])
-    age = fields.Integer(validate=validate.Range(min=1, max=120), metadata={"description": "Age (mapped to its band)", "example": 31})
-    age_band = fields.String(validate=validate.Length(min=1, max=MAX_NAME), metadata={"description": "Age band", "example": "25-34"})
-    gender = fields.String(validate=validate.Length(min=1, max=MAX_NAME), metadata={"description": "Gender", "example": "F"})
-    occupation = fields.String(validate=validate.Length(min=1, max=MAX_NAME), metadata={"description": "Occupation", "example": "engineer"})
-    k = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100), metadata={"description": "Number of results"})
-    explain = fields.Boolean(load_default=False, metadata={"description": "Add the Elasticsearch requests"})
+    favorite_genre = name_list("Favorite genres: boosted, not required (repeat for several)", ["Sci-Fi"], kind="genres")
+    age = Integer(validate=validate.Range(min=1, max=120), metadata={"description": "Age (mapped to its band)", "example": 31})
+    age_band = name("Age band", "25-34", kind="age_bands")
+    gender = name("Gender", "F", kind="genders")
+    occupation = name("Occupation", "engineer", kind="occupations")
+    k = Integer(load_default=10, validate=validate.Range(min=1, max=100), metadata={"description": "Number of results"})
+    explain = Boolean(load_default=False, metadata={"description": "Add the Elasticsearch requests"})
 
 
 class ColdStartSchema(ResultsMixin):
     strategy = fields.String(
         required=True,
-        metadata={"description": "Signals used, `+`-joined: bayes_rating, popularity, favourite_genres, profile_genres",
-                  "example": "bayes_rating+popularity+favourite_genres"},
+        metadata={"description": "Signals used, `+`-joined: bayes_rating, popularity, favorite_genres, profile_genres",
+                  "example": "bayes_rating+popularity+favorite_genres"},
     )
     profile = fields.Dict(keys=fields.String(), values=fields.String(), metadata={"description": "Demographic profile used"})
     profile_ratings = fields.Integer(allow_none=True, metadata={"description": "Ratings by users of that profile (0: nobody has it)"})

@@ -7,8 +7,11 @@ from marshmallow import fields, validate
 
 from service.schemas import (
     MAX_NAME,
+    Float,
+    Integer,
     MovieVectorArgsMixin,
     RecommendationsSchema,
+    Text,
     id_field,
 )
 
@@ -16,8 +19,8 @@ MAX_RATINGS = 500
 
 
 class RatingSchema(ma.Schema):
-    movie_id = id_field("Movie", 1, strict=True, required=True)
-    rating = fields.Float(
+    movie_id = id_field("Movie", 1, required=True)
+    rating = Float(
         required=True,
         validate=validate.Range(min=0.5, max=5.0),
         metadata={"description": "Rating, 0.5 to 5 (MovieLens scale)", "example": 4.5},
@@ -35,12 +38,11 @@ class RatingsBodySchema(ma.Schema):
 
 
 class UserCreateSchema(RatingsBodySchema):
-    user_id = id_field("New user (default: the next free id)", 100001, strict=True)
-    age = fields.Integer(strict=True, validate=validate.Range(min=1, max=120), metadata={"description": "Age", "example": 31})
-    gender = fields.String(validate=validate.Length(min=1, max=MAX_NAME), metadata={"description": "Gender", "example": "F"})
-    occupation = fields.String(validate=validate.Length(min=1, max=MAX_NAME),
-                               metadata={"description": "Occupation", "example": "engineer"})
-    zip = fields.String(validate=validate.Length(min=1, max=20), metadata={"description": "Postal code", "example": "94110"})
+    user_id = id_field("New user (default: the next free id)", 100001)
+    age = Integer(validate=validate.Range(min=1, max=120), metadata={"description": "Age", "example": 31})
+    gender = Text(validate=validate.Length(min=1, max=MAX_NAME), metadata={"description": "Gender", "example": "F"})
+    occupation = Text(validate=validate.Length(min=1, max=MAX_NAME), metadata={"description": "Occupation", "example": "engineer"})
+    zip = Text(validate=validate.Length(min=1, max=20), metadata={"description": "Postal code", "example": "94110"})
 
 
 class UserSchema(ma.Schema):
