@@ -1,5 +1,5 @@
-"""API benchmark: latency per endpoint under load, overhead over Elasticsearch's `took`, fold-in time,
-a sustained run, and optionally a longer schemathesis run. Prints JSON and a table.
+"""API benchmark: latency per endpoint under load, overhead over Elasticsearch's `took`, fold-in time and
+a sustained run. Prints JSON and a table. (The schemathesis run of the API contract is scripts/bench_contract.py.)
 
 Needs a cluster with a served model, e.g. the ES test double started standalone and a run on it:
 
@@ -235,44 +235,6 @@ def foldin_time(run: dict[str, Any], factors: np.ndarray, repeats: int) -> dict[
             "median_ms": round(statistics.median(times), 4), "p95_ms": round(float(np.percentile(times, 95)), 4)}
 
 
-def fuzz(base: str, examples: int) -> dict[str, Any]:
-    """Schemathesis (positive and negative cases) against the running server; case count and failures."""
-    import schemathesis
-    from hypothesis import HealthCheck, given, settings
-    from schemathesis import checks
-
-    chosen = [checks.not_a_server_error, checks.response_schema_conformance, checks.status_code_conformance,
-              checks.content_type_conformance, checks.response_headers_conformance, checks.negative_data_rejection]
-    schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
-    statuses: dict[str, int] = {}
-    failures: list[str] = []
-    for result in schema.get_all_operations():
-        op = result.ok()
-        modes = [schemathesis.GenerationMode.POSITIVE]
-        if op.path_parameters or op.query or op.body:
-            modes.append(schemathesis.GenerationMode.NEGATIVE)
-        for mode in modes:
-            @given(case=op.as_strategy(generation_mode=mode))
-            @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-            def check(case: Any) -> None:
-                response = case.call(base_url=base)
-                key = str(response.status_code)
-                statuses[key] = statuses.get(key, 0) + 1
-                if response.status_code == 414:  # gunicorn's own answer to a request line > limit_request_line
-                    return
-                case.validate_response(response, checks=chosen)
-
-            try:
-                check()
-            except BaseException as exc:
-                if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                    raise
-                failures.append(f"{op.label} [{mode.value}]: {str(exc)[:500]}")
-    return {"examples_per_operation_and_mode": examples, "cases": sum(statuses.values()),
-            "statuses": dict(sorted(statuses.items())), "failures": failures,
-            "note": "414 = gunicorn refusing a request line over 8190 bytes (text/html, before the app); not validated"}
-
-
 def table(results: dict[str, Any]) -> str:
     head = ("| endpoint | n | p50 ms | p95 ms | p99 ms | ES took p50 | over took p50 | ES round trips p50 "
             "| app w/o ES p50 | non-2xx |")
@@ -308,7 +270,6 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=300, help="requests per endpoint (default 300)")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of sustained mixed load (default 60)")
     parser.add_argument("--foldin-repeats", type=int, default=2000)
-    parser.add_argument("--fuzz", type=int, default=0, help="schemathesis examples per operation and mode (0: skip)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--write-docs", type=Path, default=None, help="update the API section of this markdown file")
     parser.add_argument("--note", default="", help="a sentence added to the docs section (e.g. machine load)")
@@ -343,9 +304,6 @@ def main() -> int:
         summary["requests_per_s"] = round(summary["n"] / args.duration, 1)
         summary["errors"] = sum(v for k, v in summary["statuses"].items() if not k.startswith("2"))
         results["sustained"] = summary
-        if args.fuzz:
-            log.info("schemathesis, %d examples per operation and mode ...", args.fuzz)
-            results["fuzz"] = fuzz(base, args.fuzz)
     finally:
         stop(proc)
     print(json.dumps(results, indent=2))
@@ -380,7 +338,7 @@ def render_section(r: dict[str, Any], note: str = "") -> str:
     s, f, m, cfg = r["sustained"], r["foldin"], r["machine"], r["settings"]
     runs = r.get("runs", 1)
     command = (f"python scripts/bench_api.py --es-url {cfg['es_url']} --prefix {cfg['prefix']} --requests "
-               f"{cfg['requests']:.0f} --duration {cfg['duration']:.0f}" + (f" --fuzz {cfg['fuzz']:.0f}" if cfg["fuzz"] else ""))
+               f"{cfg['requests']:.0f} --duration {cfg['duration']:.0f}")
     parts = [
         "## API\n",
         (f"Medians of {runs} runs of `{command}`" if runs > 1 else f"`{command}`")
@@ -408,13 +366,6 @@ def render_section(r: dict[str, Any], note: str = "") -> str:
             f"**{f['median_ms']} ms**, p95 {f['p95_ms']} ms over {f['repeats']:.0f} solves.\n"
         ),
     ]
-    if "fuzz" in r:
-        z = r["fuzz"]
-        parts.append(f"Schemathesis against the running gunicorn (positive and negative cases, "
-                     f"{z['examples_per_operation_and_mode']:.0f} examples per operation and mode): **{z['cases']:.0f} "
-                     f"cases, {len(z['failures'])} failures**; statuses "
-                     f"{ {k: int(v) for k, v in z['statuses'].items()} } (414: gunicorn refusing a request line "
-                     "over 8190 bytes, before the app).\n")
     parts.append(goals(r))
     return "\n".join(parts)
 

@@ -23,6 +23,11 @@ from service.queries import MAX_K, MAX_NUM_CANDIDATES
 MAX_TEXT = 200
 MAX_NAME = 50
 MAX_LIST = 20
+# Filter values (genres, demographics) in a query string: printable ASCII, as every MovieLens vocabulary is, and at
+# most MAX_FILTER_NAME characters, so that the longest valid request line stays under gunicorn's 8,190 bytes
+# (tests/service/test_openapi.py computes it for every operation).
+MAX_FILTER_NAME = 30
+FILTER_NAME = validate.Regexp(r"^[ -~]+$", error="Must be printable ASCII.")
 MAX_ID = 2**31 - 1  # ES `integer`
 YEAR_RANGE = validate.Range(min=1800, max=2200)
 
@@ -103,22 +108,22 @@ def id_field(what: str, example: int = 1, **kwargs: Any) -> Integer:
     return Integer(validate=validate.Range(min=1, max=MAX_ID), metadata=_desc(f"{what} id", example), **kwargs)
 
 
-def _vocabulary_desc(text: str, kind: str | None, example: Any) -> dict[str, Any]:
-    meta = _desc(f"{text}. {vocabulary.describe(kind)}" if kind else text, example)
-    if kind:
-        meta["vocabulary"] = kind  # checked against the served run by service.vocabulary (the strict parser)
+def _vocabulary_desc(text: str, kind: str, example: Any) -> dict[str, Any]:
+    meta = _desc(f"{text}. {vocabulary.describe(kind)}", example)
+    meta["vocabulary"] = kind  # checked against the served run by service.vocabulary (the strict parser)
     return meta
 
 
-def name_list(text: str, example: list[str] | None = None, *, kind: str | None = None, **kwargs: Any) -> fields.List:
-    """A bounded list of short names; `kind` (e.g. "genres") checks them against the served run's vocabulary."""
-    item = Text(validate=validate.Length(min=1, max=MAX_NAME))
+def name_list(text: str, example: list[str] | None = None, *, kind: str, **kwargs: Any) -> fields.List:
+    """A bounded list of filter values, checked against the served run's vocabulary of `kind` (e.g. "genres")."""
+    item = Text(validate=[validate.Length(min=1, max=MAX_FILTER_NAME), FILTER_NAME])
     return fields.List(item, validate=validate.Length(max=MAX_LIST), metadata=_vocabulary_desc(text, kind, example), **kwargs)
 
 
-def name(text: str, example: str | None = None, *, kind: str | None = None, **kwargs: Any) -> Text:
-    """One short name; `kind` (e.g. "occupations") checks it against the served run's vocabulary."""
-    return Text(validate=validate.Length(min=1, max=MAX_NAME), metadata=_vocabulary_desc(text, kind, example), **kwargs)
+def name(text: str, example: str | None = None, *, kind: str, **kwargs: Any) -> Text:
+    """One filter value, checked against the served run's vocabulary of `kind` (e.g. "occupations")."""
+    return Text(validate=[validate.Length(min=1, max=MAX_FILTER_NAME), FILTER_NAME],
+                metadata=_vocabulary_desc(text, kind, example), **kwargs)
 
 
 class MovieIdPath(ma.Schema):

@@ -26,6 +26,7 @@ EXTENSION = "elasticsearch"
 VERSION = "elasticsearch.version"  # the cluster's version once checked (None: not reachable yet)
 VERSION_CHECK_TIMEOUT_S = 2.0
 _CALL_TIMEOUT = "elasticsearch.request_timeout"
+ANSWER_RESERVE_S = 0.1  # of a request's deadline, kept for answering after its last Elasticsearch call
 T = TypeVar("T")
 _MISSING = object()
 
@@ -95,8 +96,9 @@ def _server_timing(response: Response) -> Response:
 
 def client() -> Elasticsearch:
     """The current app's Elasticsearch client (its version checked once the cluster has answered); inside a
-    request, one whose timeout is what is left of the request's deadline (REQUEST_DEADLINE_S from its arrival),
-    so all calls of one request share one budget.
+    request, one whose timeout is what is left of the request's deadline (REQUEST_DEADLINE_S from its arrival,
+    less ANSWER_RESERVE_S to answer), so all calls of one request share one budget and even a 504 leaves before
+    the deadline.
 
     Raises DeadlineExceeded (a 504) when nothing is left.
     """
@@ -106,7 +108,7 @@ def client() -> Elasticsearch:
     if not has_request_context() or "started" not in g:
         return es
     deadline = float(current_app.config["REQUEST_DEADLINE_S"])
-    left = deadline - (time.perf_counter() - g.started)
+    left = deadline - ANSWER_RESERVE_S - (time.perf_counter() - g.started)
     if left <= 0:
         raise DeadlineExceeded(deadline)
     configured = current_app.extensions.get(_CALL_TIMEOUT)

@@ -173,9 +173,9 @@ def test_hostile_text_changes_nothing_but_the_match(client, served, text):
     t = served.trained
     user_id = sample_users(t)[0]
     with_nasty = client.get(f"/users/{user_id}/recommendations", query_string={"k": 5, "genre": ["Drama", text]})
-    assert with_nasty.status_code == 422  # not a genre of the served run: refused before any search
-    [message] = with_nasty.get_json()["errors"]["query"]["genre"]
-    assert message.startswith(f"unknown value {text!r}.") and "Drama" in message
+    assert with_nasty.status_code == 422  # too long, or not a genre of the served run: refused before any search
+    assert set(with_nasty.get_json()["errors"]["query"]) == {"genre"}
+    assert_no_trace(with_nasty.get_data(as_text=True))
     blended = client.get(f"/users/{user_id}/recommendations", query_string={"k": 5, "exclude_genre": text, "blend": 0.5})
     assert blended.status_code == 422 and set(blended.get_json()["errors"]["query"]) == {"exclude_genre"}
     by_title = client.get("/recommendations/by-title", query_string={"title": text})
