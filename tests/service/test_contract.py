@@ -255,9 +255,10 @@ def test_suggestions_have_one_shape_for_names_values_and_titles(client, served):
         assert isinstance(suggestions, dict)
         for given, items in suggestions.items():
             assert isinstance(given, str) and isinstance(items, list)
-            assert all(isinstance(i, dict) and isinstance(i["value"], str) and set(i) <= {"value", "movie"} for i in items)
+            assert all(isinstance(i, dict) and isinstance(i["value"], str) and set(i) <= {"value", "movie", "confident"}
+                       for i in items)
     assert by_name == {"genres": [{"value": "genre"}]} and by_value == {"dramma": [{"value": "Drama"}]}
-    assert any(i["movie"]["title"] == title for i in titles[title + " qqqq"])
+    assert titles[title + " qqqq"] and all(i["value"] == i["movie"]["title"] for i in titles[title + " qqqq"])
 
 
 @pytest.mark.spark
