@@ -45,3 +45,23 @@ def assert_no_trace(body: Mapping[str, Any] | str | bytes | None) -> None:
     text = body if isinstance(body, str) else json.dumps(body) if not isinstance(body, bytes) else body.decode()
     for marker in ("Traceback", 'File "', "Error(", "Exception(", ".py\", line"):
         assert marker not in text, text
+
+
+ERROR_KEYS = {"code", "status", "message", "errors"}
+
+
+@pytest.fixture
+def bare_client(es_url, index_prefix):
+    """An app on an empty cluster: nothing exported under this prefix (validated requests then get 503)."""
+    return make_app(es_url, index_prefix).test_client()
+
+
+def check_error(resp, code: int) -> dict[str, Any]:
+    """The answer is `code` in JSON with exactly the one error body (`errors` always present), no trace."""
+    assert resp.status_code == code, resp.get_data(as_text=True)
+    assert resp.mimetype == "application/json"
+    body = resp.get_json()
+    assert set(body) == ERROR_KEYS and body["code"] == code and body["status"] and body["message"]
+    assert isinstance(body["errors"], dict)
+    assert_no_trace(body)
+    return body

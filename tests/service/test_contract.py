@@ -11,26 +11,10 @@ import json
 
 import pytest
 
-from tests.service.conftest import assert_no_trace, make_app
+from tests.service.conftest import check_error as error
+from tests.service.conftest import make_app
 
-ERROR_KEYS = {"code", "status", "message", "errors"}
 INVALID = "Invalid request; `errors` names each field (by location: path, query, json) and what is wrong."
-
-
-@pytest.fixture
-def bare_client(es_url, index_prefix):
-    return make_app(es_url, index_prefix).test_client()
-
-
-def error(resp, code: int) -> dict:
-    """The answer is `code` with exactly the one error body (errors always present), no trace."""
-    assert resp.status_code == code, resp.get_data(as_text=True)
-    assert resp.mimetype == "application/json"
-    body = resp.get_json()
-    assert set(body) == ERROR_KEYS and body["code"] == code and body["status"] and body["message"]
-    assert isinstance(body["errors"], dict)
-    assert_no_trace(body)
-    return body
 
 
 # --------------------------------------------------------------------------- unknown and misspelled names

@@ -5,24 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service import store
-from tests.service.conftest import assert_no_trace, make_app
-
-ERROR_KEYS = {"code", "status", "message", "errors"}
-
-
-@pytest.fixture
-def bare_client(es_url, index_prefix):
-    """An app on an empty cluster: nothing exported under this prefix."""
-    return make_app(es_url, index_prefix).test_client()
-
-
-def check_error(resp, code: int) -> dict:
-    assert resp.status_code == code, resp.get_data(as_text=True)
-    body = resp.get_json()
-    assert set(body) <= ERROR_KEYS and body["code"] == code and body["status"] and body["message"]
-    assert_no_trace(body)
-    return body
-
+from tests.service.conftest import check_error, make_app
 
 LONG = "x" * 201
 BAD_QUERIES = [
