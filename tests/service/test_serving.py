@@ -150,3 +150,16 @@ def test_bodies_over_the_limit_are_413_without_being_read(gunicorn):
     chunked = (b"POST /recommendations/from-liked HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
                b"Transfer-Encoding: chunked\r\n\r\n" + b"%x\r\n" % len(chunk) + chunk + b"\r\n0\r\n\r\n")
     assert json_error(exchange(gunicorn, chunked), 413)["message"] == "The body is over 65536 bytes; at most 65536 are accepted."
+
+
+def test_gunicorn_error_writer_answers_json_for_any_status():
+    """What gunicorn writes itself (a crash while handling a request is its 500) goes out in the JSON body."""
+    from service import serving
+
+    left, right = socket.socketpair()
+    with left, right:
+        serving.write_json_error(left, 500, "Internal Server Error", "")
+        left.shutdown(socket.SHUT_WR)
+        answer = read_answer(right)
+    assert answer[1]["Connection"] == "close"
+    assert json_error(answer, 500)["message"] == "Internal Server Error"
