@@ -191,16 +191,18 @@ def local_blocks(
 # --------------------------------------------------------------------------- Spark blocks
 
 
-def _partition_block(
-    key_ids: Any, other_ids: Any, rows: Iterator[Any]
-) -> Iterator[Block]:
-    """One partition's (key, other, value) rows as one Block, ids mapped to sorted positions."""
-    triples = np.asarray([(r[0], r[1], r[2]) for r in rows], dtype=np.float64).reshape(-1, 3)
-    if len(triples) == 0:
+def _partition_block(key_ids: Any, other_ids: Any, rows: Iterator[Any]) -> Iterator[Block]:
+    """One partition's (key, [other…], [value…]) rows as one Block, ids mapped to sorted positions."""
+    keys, others, values = [], [], []
+    for key, other, value in rows:
+        keys.append(np.full(len(other), key, dtype=np.int64))
+        others.append(np.asarray(other, dtype=np.int64))
+        values.append(np.asarray(value, dtype=np.float64))
+    if not keys:
         return iter(())
-    keys = np.searchsorted(key_ids.value, triples[:, 0].astype(np.int64))
-    others = np.searchsorted(other_ids.value, triples[:, 1].astype(np.int64))
-    return iter((make_block(keys, others, triples[:, 2]),))
+    rows_idx = np.searchsorted(key_ids.value, np.concatenate(keys))
+    cols_idx = np.searchsorted(other_ids.value, np.concatenate(others))
+    return iter((make_block(rows_idx, cols_idx, np.concatenate(values)),))
 
 
 def spark_blocks(frame: Any, user_col: str, item_col: str, value_col: str, n_blocks: int | None = None) -> tuple[Any, Any, np.ndarray, np.ndarray, int]:
@@ -222,8 +224,10 @@ def spark_blocks(frame: Any, user_col: str, item_col: str, value_col: str, n_blo
     users_bc, items_bc = sc.broadcast(user_ids), sc.broadcast(item_ids)
 
     def by(key: str, key_bc: Any, other_bc: Any, other: str) -> Any:
-        part = data.select(key, other, value_col).repartition(wanted, key)
-        blocks = part.rdd.mapPartitions(lambda it: _partition_block(key_bc, other_bc, it))
+        # one row per user (movie) with its entries as two aligned arrays: Python converts a few lists
+        # per row instead of one Row object per rating (collect_list keeps both in the same row order)
+        part = data.repartition(wanted, key).groupBy(key).agg(F.collect_list(other).alias("o"), F.collect_list(value_col).alias("v"))
+        blocks = part.select(key, "o", "v").rdd.mapPartitions(lambda it: _partition_block(key_bc, other_bc, it))
         blocks.persist(StorageLevel.MEMORY_AND_DISK)
         blocks.count()
         return blocks
