@@ -25,25 +25,24 @@ RUN groupadd --system --gid 1000 movierec \
  && useradd --system --uid 1000 --gid movierec --create-home --home-dir /home/movierec movierec \
  && mkdir -p /app /data \
  && chown movierec:movierec /app /data
+# (A named volume mounted at /data starts as a copy of this folder: owned by movierec.
+# No VOLUME line: it would give every other service an anonymous volume.)
 
-# Dependencies first, against empty packages, so editing the code does not
-# download pyspark again; then the real packages without their dependencies.
-COPY setup.cfg pyproject.toml README.md /src/
-RUN mkdir -p /src/pipeline /src/service /src/es_mappings \
- && touch /src/pipeline/__init__.py /src/service/__init__.py /src/es_mappings/__init__.py \
- && pip install /src \
- && rm -rf /src
+# Dependencies first, from the lock file alone (constraints.txt: every package and
+# version pinned), so editing the code or README does not download pyspark again;
+# then the package itself without dependencies, and `pip check` that nothing is missing.
+COPY constraints.txt /tmp/constraints.txt
+RUN pip install -r /tmp/constraints.txt && rm /tmp/constraints.txt
 COPY setup.cfg pyproject.toml README.md /src/
 COPY pipeline /src/pipeline
 COPY service /src/service
 COPY es_mappings /src/es_mappings
-RUN pip install --no-deps --force-reinstall /src && rm -rf /src
+RUN pip install --no-deps /src && rm -rf /src && pip check
 
 WORKDIR /app
 COPY --chown=movierec:movierec scripts ./scripts
 COPY --chown=movierec:movierec kibana_saved_objects ./kibana_saved_objects
 
 USER movierec
-VOLUME ["/data"]
 EXPOSE 5000
 CMD ["movierec", "--help"]

@@ -1,14 +1,18 @@
-"""Wait, bounded, until Elasticsearch, Kibana or an HTTP endpoint (the API) is up.
+"""Wait, bounded, until Elasticsearch, Kibana, a Spark master or worker, or an HTTP endpoint (the API) is up.
 
-    python scripts/wait_for.py es     [--es-url URL] [--status yellow] [--timeout 120]
-    python scripts/wait_for.py kibana [--kibana-url URL] [--timeout 300]
-    python scripts/wait_for.py http   --url http://localhost:5000/health [--timeout 60]
+    python scripts/wait_for.py es           [--es-url URL] [--status yellow] [--timeout 120]
+    python scripts/wait_for.py kibana       [--kibana-url URL] [--timeout 300]
+    python scripts/wait_for.py http         --url http://localhost:5000/health [--timeout 60]
+    python scripts/wait_for.py spark-master --url http://localhost:8080 [--timeout 60]
+    python scripts/wait_for.py spark-worker --url http://localhost:8081 [--timeout 60]
 
 Exits 0 once the service answers as ready, 1 when the time runs out or the
 credentials are refused. Elasticsearch is asked through the official client
 (`cluster.health(wait_for_status=...)`), credentials from ES_* variables;
-Kibana through pipeline.kibana (KIBANA_* variables). Also used as a compose
-healthcheck with a short --timeout.
+Kibana through pipeline.kibana (KIBANA_* variables); a Spark standalone master
+or worker through its web UI's `/json/` state: the master is ready when its
+status is ALIVE, a worker once it has registered with a master (its UI answers
+before that). Also used as a compose healthcheck with a short --timeout.
 """
 
 from __future__ import annotations
@@ -69,6 +73,26 @@ def http_probe(url: str) -> tuple[str, Probe]:
     return url, probe
 
 
+def spark_probe(url: str, role: str) -> tuple[str, Probe]:
+    """(what, probe) for a Spark standalone daemon's web UI at `url`; `role` is "master" or "worker"."""
+    state_url = url.rstrip("/") + "/json/"
+
+    def probe(request_timeout: float) -> tuple[bool, str]:
+        try:
+            with urllib.request.urlopen(state_url, timeout=request_timeout) as resp:
+                state = json.load(resp)
+        except urllib.error.HTTPError as exc:
+            return False, f"HTTP {exc.code}"
+        except ValueError as exc:  # not JSON: not the Spark UI (yet)
+            return False, f"no JSON state ({exc})"
+        if role == "master":
+            return state.get("status") == "ALIVE", f"status {state.get('status')}"
+        master = state.get("masterurl")
+        return bool(master), f"registered with {master}" if master else "not registered with a master yet"
+
+    return f"Spark {role} at {url}", probe
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="service", required=True)
@@ -79,7 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     kibana.add_argument("--kibana-url", default=None, help="default $KIBANA_URL or http://localhost:5601")
     http = sub.add_parser("http", help="wait for a 2xx answer (e.g. the API's /health)")
     http.add_argument("--url", required=True)
-    for cmd, default in ((es, 120.0), (kibana, 300.0), (http, 60.0)):
+    master = sub.add_parser("spark-master", help="wait for a Spark standalone master to be ALIVE")
+    master.add_argument("--url", default="http://localhost:8080", help="its web UI (default %(default)s)")
+    worker = sub.add_parser("spark-worker", help="wait for a Spark worker to register with its master")
+    worker.add_argument("--url", default="http://localhost:8081", help="its web UI (default %(default)s)")
+    for cmd, default in ((es, 120.0), (kibana, 300.0), (http, 60.0), (master, 60.0), (worker, 60.0)):
         cmd.add_argument("--timeout", type=float, default=default, help=f"seconds (default {default:.0f})")
         cmd.add_argument("--interval", type=float, default=2.0, help="seconds between checks (default 2)")
     return parser
@@ -94,7 +122,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             what = f"Kibana at {client.settings.url}"
             client.wait_until_available(timeout=args.timeout, interval=args.interval)
         else:
-            what, probe = es_probe(args.es_url, args.status) if args.service == "es" else http_probe(args.url)
+            if args.service == "es":
+                what, probe = es_probe(args.es_url, args.status)
+            elif args.service.startswith("spark-"):
+                what, probe = spark_probe(args.url, args.service.removeprefix("spark-"))
+            else:
+                what, probe = http_probe(args.url)
             wait_until(probe, what, args.timeout, args.interval)
     except (TimeoutError, KibanaError, Refused) as exc:
         log.error("%s", exc)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,11 @@ def _spark_conf(values: list[str]) -> dict[str, str]:
 
 def _es_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--es-url", default=None, help="Elasticsearch URL (default: $ES_URL or http://localhost:9200)")
-    parser.add_argument("--prefix", default=es_mappings.DEFAULT_PREFIX, help="index and alias prefix (default: %(default)s)")
+    parser.add_argument(
+        "--prefix",
+        default=os.environ.get("MOVIEREC_INDEX_PREFIX") or es_mappings.DEFAULT_PREFIX,  # read when the parser is built
+        help=f"index and alias prefix (default: $MOVIEREC_INDEX_PREFIX, else {es_mappings.DEFAULT_PREFIX})",
+    )
 
 
 def register(subparsers: Any) -> None:
