@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 
 from pyspark.sql import SparkSession
 
+from pipeline.errors import PipelineError
+
+log = logging.getLogger(__name__)
+
 DEFAULT_MASTER = "local[*]"
+# Seconds to wait for the first executor on a standalone cluster (`--conf spark.movierec.executorWaitSeconds=S`).
+EXECUTOR_WAIT_KEY = "spark.movierec.executorWaitSeconds"
+EXECUTOR_WAIT_S = 120.0
+
+
+class NoExecutors(PipelineError):
+    """A standalone cluster gave the application no executor: no worker offers what each executor asks for."""
 
 
 def get_spark(
@@ -39,4 +52,32 @@ def get_spark(
     settings.update(conf or {})
     for key, value in settings.items():
         builder = builder.config(key, value)
-    return builder.getOrCreate()
+    session = builder.getOrCreate()
+    if session.sparkContext.master.startswith("spark://"):
+        wait_for_executors(session, float(session.conf.get(EXECUTOR_WAIT_KEY, str(EXECUTOR_WAIT_S))))
+    return session
+
+
+def wait_for_executors(spark: SparkSession, timeout_s: float = EXECUTOR_WAIT_S) -> int:
+    """Wait until an executor has registered; returns how many did. Raises NoExecutors after `timeout_s` seconds.
+
+    A standalone master keeps an application whose executors fit no worker (spark.executor.memory
+    above every worker's --memory, or more cores than any offers) waiting for ever, with only the
+    warning "Initial job has not accepted any resources" in the log; this turns that into an error.
+    """
+    tracker = spark.sparkContext._jsc.sc().statusTracker()
+    deadline = time.monotonic() + timeout_s
+    while True:
+        executors = len(tracker.getExecutorInfos()) - 1  # the driver is listed too
+        if executors > 0:
+            return executors
+        if time.monotonic() > deadline:
+            conf = spark.sparkContext.getConf()
+            raise NoExecutors(
+                f"no executor started on {spark.sparkContext.master} within {timeout_s:g} s: each asks for "
+                f"spark.executor.memory={conf.get('spark.executor.memory', '1g')} and "
+                f"spark.executor.cores={conf.get('spark.executor.cores', 'all of a worker')}; is a worker alive "
+                "and does it offer that much (its --memory / SPARK_WORKER_MEMORY, --cores)? See the master's web UI."
+            )
+        log.info("waiting for executors on %s", spark.sparkContext.master)
+        time.sleep(1.0)

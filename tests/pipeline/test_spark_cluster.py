@@ -150,3 +150,21 @@ def test_movierec_run_on_a_standalone_cluster(spark_cluster, es_double_process, 
     assert record["counts"]["users"] == 40
     hit = es.search(index=f"{PREFIX}-users", size=1, source={"exclude_vectors": False})["hits"]["hits"][0]
     assert len(hit["_source"]["factors"]) == 5 and hit["_source"]["factors"][-1] == 1.0  # explicit layout [u, 1]
+
+
+def test_executors_bigger_than_any_worker_stop_the_run_with_a_clear_error(spark_cluster, es_double_process, tmp_path):
+    """The worker offers 1g; executors asking for 4g would leave a standalone master waiting for ever."""
+    master, _ = spark_cluster
+    folder = synthetic.generate(tmp_path / "data", "ml-100k", n_users=20, n_movies=30, n_ratings=300, seed=3)
+    cmd = [
+        sys.executable, "-m", "pipeline", "run", "--dataset", "ml-100k", "--data-dir", str(folder.parent),
+        "--es-url", es_double_process, "--prefix", PREFIX + "-big", "--master", master,
+        "--conf", "spark.executor.memory=4g", "--conf", "spark.driver.memory=512m",
+        "--conf", "spark.movierec.executorWaitSeconds=5",
+    ]
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
+    env.pop("PYSPARK_GATEWAY_PORT", None)
+    done = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, cwd=tmp_path)
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert f"no executor started on {master} within 5 s: each asks for spark.executor.memory=4g" in done.stderr
+    assert "Traceback" not in done.stderr
