@@ -21,12 +21,26 @@ COMMAND_MODULES = (
     "service.commands",  # serve
 )
 
+DESCRIPTION = """\
+movierec: movie recommendations served by Elasticsearch.
+
+Get MovieLens ratings (data), train a recommender on them with Spark and check how
+good it is (train, evaluate), publish it to Elasticsearch (run), then serve
+recommendations through a web page and a REST API (serve).
+
+  movierec data fetch ml-100k                  # into ./data
+  movierec run --dataset ml-100k --evaluate    # train, measure, publish
+  movierec serve                               # then open http://127.0.0.1:5000/
+"""
+
 log = logging.getLogger("movierec")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="movierec", description=__doc__.splitlines()[0])
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser = argparse.ArgumentParser(
+        prog="movierec", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging (also after the command)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMAND_MODULES:
@@ -37,7 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue  # a command group not installed in this build
         module.register(sub)
+    _accept_verbose_anywhere(sub)
     return parser
+
+
+def _accept_verbose_anywhere(subparsers: argparse._SubParsersAction) -> None:
+    """`movierec runs list -v` as well as `movierec -v runs list`: every command takes -v too."""
+    for command in set(subparsers.choices.values()):
+        nested = [a for a in command._actions if isinstance(a, argparse._SubParsersAction)]
+        for group in nested:
+            _accept_verbose_anywhere(group)
+        if not nested:
+            command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,9 +12,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `serve` to the `movierec` command line."""
     parser = subparsers.add_parser(
         "serve",
-        help="run the recommendation API (development server)",
-        description="Run the API with Flask's development server. For production use gunicorn: "
-        "gunicorn -c service/gunicorn_conf.py 'service.wsgi:app'.",
+        help="serve the web page and the REST API (development server)",
+        description="Serve the web page (open http://HOST:PORT/) and the REST API (Swagger UI at /docs) with "
+        "Flask's development server. For production use gunicorn, as the compose stack does: "
+        "gunicorn -c python:service.gunicorn_conf service.wsgi:app (settings: WEB_CONCURRENCY, GUNICORN_THREADS, "
+        "GUNICORN_TIMEOUT, PORT; see README).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1; 0.0.0.0 for all)")
     parser.add_argument("--port", type=int, default=5000, help="port (default 5000)")
@@ -34,6 +36,6 @@ def serve(args: argparse.Namespace) -> int:
     if args.prefix:
         settings["INDEX_PREFIX"] = args.prefix
     app = create_app(settings)
-    log.info("serving on http://%s:%d (Swagger UI at /docs)", args.host, args.port)
+    log.info("serving on http://%s:%d/ : open it for the web page (Swagger UI at /docs)", args.host, args.port)
     app.run(host=args.host, port=args.port, debug=bool(args.debug), use_reloader=False, threaded=True)
     return 0

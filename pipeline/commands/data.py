@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from pipeline import datasets
@@ -140,9 +142,22 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_writable(data_dir: str, name: str) -> None:
+    """Fail clearly, before any download, when the edition must be written into a folder we cannot write."""
+    parent, target = Path(data_dir), Path(data_dir) / datasets.get(name).folder
+    if target.is_dir() or not parent.is_dir() or os.access(parent, os.W_OK):
+        return
+    raise DatasetError(
+        f"cannot write {name} into {parent}: it belongs to uid {parent.stat().st_uid} and this process runs as "
+        f"uid {os.getuid()}. Make it writable (e.g. `sudo chown {os.getuid()} {parent}` on the host); "
+        "a folder Docker creates for a bind mount that did not exist belongs to root."
+    )
+
+
 def run_fetch(args: argparse.Namespace) -> int:
     from pipeline.fetch import fetch
 
+    _check_writable(args.data_dir, args.name)
     folder = fetch(
         args.name,
         args.data_dir,

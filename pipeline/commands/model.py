@@ -87,7 +87,7 @@ def add_als_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, choices=datasets.NAMES, help="MovieLens edition")
-    parser.add_argument("--data-dir", required=True, type=Path, help="folder holding the dataset folder (or the dataset folder)")
+    parser.add_argument("--data-dir", type=Path, default=Path("data"), help="folder holding the dataset folder, as `data fetch` leaves it (default: ./data)")
     parser.add_argument("--output", type=Path, default=None, help="folder for the results")
     parser.add_argument("--master", default=None, help="Spark master (default: local[*])")
     parser.add_argument("--max-reject-share", type=float, default=0.01, help="cleaning's reject threshold (default: %(default)s)")

@@ -56,7 +56,7 @@ def register(subparsers: Any) -> None:
         epilog=ENV_HELP,
     )
     run.add_argument("--dataset", required=True, choices=datasets.NAMES, help="MovieLens edition")
-    run.add_argument("--data-dir", required=True, type=Path, help="folder holding the dataset folder (or the dataset folder)")
+    run.add_argument("--data-dir", type=Path, default=Path("data"), help="folder holding the dataset folder, as `data fetch` leaves it (default: ./data)")
     _es_arguments(run)
     run.add_argument("--master", default=None, help="Spark master, e.g. spark://host:7077 (default: local[*])")
     run.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="extra Spark setting (repeatable)")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -150,3 +152,18 @@ def test_summary_json_and_too_many_rejects(spark, tmp_path, capsys):
     )
     assert code == 0
     assert json.loads(capsys.readouterr().out)["tables"]["ratings"]["kept"] == 400
+
+
+
+def test_fetch_into_a_folder_it_cannot_write_fails_before_downloading(tmp_path, caplog, monkeypatch):
+    """What a non-root container meets in a host folder Docker created as root for a bind mount.
+
+    The tests run as root, for whom every folder is writable, so the permission answer is the one a
+    non-root user gets for a root-owned 0755 folder."""
+    locked = tmp_path / "data"
+    locked.mkdir()
+    monkeypatch.setattr(os, "access", lambda path, mode: not (Path(path) == locked and mode == os.W_OK))
+    assert main(["data", "fetch", "ml-100k", "--data-dir", str(locked), "--url", "http://127.0.0.1:9/none.zip"]) == 1
+    err = caplog.text
+    assert f"cannot write ml-100k into {locked}: it belongs to uid {os.getuid()} and this process runs as uid" in err
+    assert "sudo chown" in err and not (locked / "ml-100k").exists()

@@ -128,3 +128,27 @@ def test_bootstrap_script_fails_fast_on_an_unreachable_cluster():
     done = subprocess.run([sys.executable, str(script), "--es-url", url], check=False, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert f"Elasticsearch at {url} is unreachable" in done.stderr
+
+
+def test_verbose_is_taken_before_or_after_the_command():
+    parser = build_parser()
+    assert parser.parse_args(["runs", "list", "-v"]).verbose is True
+    assert parser.parse_args(["-v", "runs", "list"]).verbose is True
+    assert parser.parse_args(["runs", "list"]).verbose is False
+    assert parser.parse_args(["data", "fetch", "ml-100k", "--verbose"]).verbose is True
+
+
+def test_run_train_and_evaluate_default_to_the_folder_data_fetch_fills():
+    parser = build_parser()
+    for argv in (["run", "--dataset", "ml-100k"], ["train", "--dataset", "ml-100k"], ["evaluate", "--dataset", "ml-100k"]):
+        assert parser.parse_args(argv).data_dir == Path("data"), argv
+    assert parser.parse_args(["data", "fetch", "ml-100k"]).data_dir == "data"
+
+
+def test_prefix_defaults_to_movierec_index_prefix(monkeypatch):
+    monkeypatch.delenv("MOVIEREC_INDEX_PREFIX", raising=False)
+    assert build_parser().parse_args(["bootstrap"]).prefix == "movierec"
+    monkeypatch.setenv("MOVIEREC_INDEX_PREFIX", "shop")
+    for argv in (["bootstrap"], ["runs", "list"], ["run", "--dataset", "ml-100k"]):
+        assert build_parser().parse_args(argv).prefix == "shop", argv
+    assert build_parser().parse_args(["bootstrap", "--prefix", "other"]).prefix == "other"
