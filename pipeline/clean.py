@@ -8,13 +8,25 @@ Rules (in this order; a row gets the first reason that applies):
   user id not among the clean users), `duplicate` (a repeated (user, movie)
   pair: the latest by timestamp is kept, ties by the higher rating).
 - movies: `malformed` (wrong field count, non-numeric id, empty title, bad
-  genre flags), `duplicate_id` (the first line of a movie id is kept).
+  genre flags), `duplicate_id` (the first line of a movie id is kept),
+  `duplicate_title` (the same film listed again under another id, see below).
 - users: `malformed` (also unknown ml-1m age or occupation codes), `duplicate_id`.
 - tags: `malformed`, `unknown_movie`. links: `malformed`, `unknown_movie`.
 Flagged but KEPT (counted under `flagged`): movies without a year in the
 title (`no_year`: year is null) and movies without genres (`no_genres`:
 "(no genres listed)" or ml-100k's "unknown" genre; genres is []). They are
 real, rateable movies; dropping them would turn their ratings into rejects.
+
+One movie per film: movies with the same normalised title (Unicode NFKC,
+case-folded, whitespace collapsed) and the same year are one film listed
+twice (ml-100k lists 18 films twice, e.g. "Chasing Amy" as 246 and 268), unless
+the edition's links say otherwise: entries whose IMDb or TMDb ids disagree and
+never agree are different films (a TV film or a same-year namesake). The
+lowest id is the canonical one; the others are counted under
+`duplicate_title`, listed in the report's `merged_movies`, and their ratings,
+tags and links follow the canonical id (then, as for any repeated (user,
+movie) pair, the latest rating wins). The canonical movie gets the union of
+the genres. Movies without a year are never merged.
 
 The run continues unless rejected ratings exceed `max_reject_share` of the
 rating lines read; then TooManyRejects carries the report (written to
@@ -25,6 +37,8 @@ from __future__ import annotations
 
 import json
 import logging
+import unicodedata
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,12 +65,13 @@ from pipeline.loaders import (
 log = logging.getLogger(__name__)
 
 REASON = "_reason"
+DUPLICATE_TITLE = "duplicate_title"
 DEFAULT_MAX_REJECT_SHARE = 0.01
 DEFAULT_SAMPLES = 5
 
 REASONS: dict[str, tuple[str, ...]] = {
     "ratings": (MALFORMED, "out_of_range", "unknown_movie", "unknown_user", "duplicate"),
-    "movies": (MALFORMED, "duplicate_id"),
+    "movies": (MALFORMED, "duplicate_id", DUPLICATE_TITLE),
     "users": (MALFORMED, "duplicate_id"),
     "tags": (MALFORMED, "unknown_movie"),
     "links": (MALFORMED, "unknown_movie"),
@@ -83,6 +98,114 @@ def clean_records(records: list[Record], samples: int) -> tuple[list[tuple], dic
             found[reason].append(line)
     entry = {"read": len(records), "kept": len(kept), "rejected": rejected}
     return kept, entry, found
+
+
+def normalised_title(title: str) -> str:
+    """The form two listings of one film share: NFKC, case-folded, whitespace collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", title).casefold().split())
+
+
+def _different_films(a: Sequence[str | None], b: Sequence[str | None]) -> bool:
+    """Identifiers (IMDb, TMDb) that disagree and never agree mean two films."""
+    both = [(x, y) for x, y in zip(a, b, strict=True) if x and y]
+    return bool(both) and all(x != y for x, y in both)
+
+
+def _title_groups(rows: Sequence[tuple]) -> dict[tuple[str, int], list[int]]:
+    """Movie ids by (normalised title, year); movies without a year are left out."""
+    groups: dict[tuple[str, int], list[int]] = {}
+    for row in rows:
+        movie_id, title, year = row[0], row[1], row[2]
+        if year is not None and title:
+            groups.setdefault((normalised_title(title), year), []).append(movie_id)
+    return groups
+
+
+def same_film_ids(rows: Sequence[tuple], links: Mapping[int, Sequence[str | None]] | None = None) -> dict[int, int]:
+    """Merged movie id -> canonical (lowest) id, for films listed more than once (see module doc).
+
+    `rows` are movie rows (movie_id, title, year, genres); `links` maps a movie id to
+    its (imdb_id, tmdb_id) where the edition has them.
+    """
+    merged: dict[int, int] = {}
+    ids_of = links or {}
+    for ids in _title_groups(rows).values():
+        pending = sorted(ids)
+        while len(pending) > 1:
+            cluster, rest = [pending[0]], []
+            for m in pending[1:]:  # joins unless its identifiers disagree with a member's
+                mine = ids_of.get(m, (None, None))
+                if any(_different_films(ids_of.get(c, (None, None)), mine) for c in cluster):
+                    rest.append(m)
+                else:
+                    cluster.append(m)
+            merged.update({m: cluster[0] for m in cluster[1:]})
+            pending = rest
+    return merged
+
+
+def merge_movie_rows(rows: Sequence[tuple], merged: Mapping[int, int]) -> list[tuple]:
+    """Movie rows without the merged ids; a canonical row gets the union of its listings' genres."""
+    extra: dict[int, list[str]] = {}
+    for row in rows:
+        if row[0] in merged:
+            extra.setdefault(merged[row[0]], []).extend(row[3] or [])
+    out = []
+    for row in rows:
+        if row[0] in merged:
+            continue
+        genres = list(row[3] or [])
+        genres += [g for g in dict.fromkeys(extra.get(row[0], [])) if g not in genres]
+        out.append((*row[:3], genres, *row[4:]))
+    return out
+
+
+def merged_by_canonical(report: Mapping[str, Any]) -> dict[int, list[int]]:
+    """Canonical movie id -> the ids merged into it, from a cleaning report."""
+    return {int(e["canonical"]): [int(m) for m in e["merged"]] for e in report.get("merged_movies", [])}
+
+
+def _merged_report(rows: Sequence[tuple], merged: Mapping[int, int]) -> list[dict[str, Any]]:
+    by_id = {row[0]: row for row in rows}
+    canonical: dict[int, list[int]] = {}
+    for old, new in sorted(merged.items()):
+        canonical.setdefault(new, []).append(old)
+    return [
+        {"canonical": c, "merged": olds, "title": by_id[c][1], "year": by_id[c][2]}
+        for c, olds in sorted(canonical.items())
+    ]
+
+
+def _link_ids(raw: RawTables, candidates: Sequence[int]) -> dict[int, tuple[str | None, str | None]] | None:
+    """IMDb and TMDb ids of the candidate movies (None when the edition has no links)."""
+    if raw.links is None or not candidates:
+        return None
+    rows = (
+        raw.links.filter(F.col(ERROR).isNull() & F.col(C.MOVIE).isin(list(candidates)))
+        .select(C.MOVIE, C.IMDB_ID, C.TMDB_ID)
+        .collect()
+    )
+    return {int(r[0]): (r[1], r[2]) for r in rows}
+
+
+def _dedupe_movies(raw: RawTables, rows: list[tuple], entry: dict[str, Any], report: dict[str, Any]) -> tuple[list[tuple], dict[int, int]]:
+    """Merge films listed twice (see module doc); returns the kept rows and merged id -> canonical id."""
+    candidates = [m for ids in _title_groups(rows).values() if len(ids) > 1 for m in ids]
+    merged = same_film_ids(rows, _link_ids(raw, candidates))
+    entry["rejected"][DUPLICATE_TITLE] = len(merged)
+    entry["kept"] -= len(merged)
+    report["merged_movies"] = _merged_report(rows, merged)
+    if merged:
+        log.info("%s: %d movies listed twice merged into their canonical ids", raw.dataset.name, len(merged))
+    return merge_movie_rows(rows, merged), merged
+
+
+def _canonical(df: DataFrame, merged_ids: DataFrame | None) -> DataFrame:
+    """`movie_id` replaced by its canonical id where the movie was merged."""
+    if merged_ids is None:
+        return df
+    joined = df.join(F.broadcast(merged_ids), df[C.MOVIE] == merged_ids["_old"], "left")
+    return joined.withColumn(C.MOVIE, F.coalesce(F.col("_new"), F.col(C.MOVIE))).drop("_old", "_new")
 
 
 # --- large tables, in Spark -----------------------------------------------------------------------
@@ -152,12 +275,18 @@ def _spark_table(
 
 
 def _clean_ratings(
-    raw: RawTables, movie_ids: DataFrame, user_ids: DataFrame | None, samples: int, report: dict[str, Any]
+    raw: RawTables,
+    movie_ids: DataFrame,
+    user_ids: DataFrame | None,
+    samples: int,
+    report: dict[str, Any],
+    merged_ids: DataFrame | None = None,
 ) -> DataFrame:
     """Reject by line (malformed, out of range, unknown ids), then keep one rating per (user, movie).
 
-    Duplicates are resolved by an aggregate, not a window: the row kept for a
-    pair is max((ts, rating)), i.e. the latest, ties by the higher rating.
+    Ratings of a merged movie count for its canonical id before duplicates are
+    resolved. Duplicates are resolved by an aggregate, not a window: the row kept
+    for a pair is max((ts, rating)), i.e. the latest, ties by the higher rating.
     A clean file is read twice; its source lines are never cached.
     """
     ratings = _known(raw.ratings, movie_ids, C.MOVIE)
@@ -174,7 +303,7 @@ def _clean_ratings(
     tagged = ratings.withColumn(REASON, _first_reason(*cases))
     counts = _count_and_sample(tagged, "ratings", reasons, samples, report)
 
-    valid = tagged.filter(F.col(REASON).isNull())
+    valid = _canonical(tagged.filter(F.col(REASON).isNull()), merged_ids)
     latest = valid.groupBy(C.USER, C.MOVIE).agg(F.max(F.struct(C.TS, C.RATING)).alias("_latest"))
     kept, n_kept = _persist(
         conform(latest.select(C.USER, C.MOVIE, f"_latest.{C.RATING}", f"_latest.{C.TS}"), C.RATINGS_SCHEMA)
@@ -194,10 +323,18 @@ def _clean_ratings(
     return kept
 
 
-def _clean_by_movie(raw_table: DataFrame, table: str, movie_ids: DataFrame, samples: int, report: dict) -> DataFrame:
+def _clean_by_movie(
+    raw_table: DataFrame, table: str, movie_ids: DataFrame, samples: int, report: dict, merged_ids: DataFrame | None = None
+) -> DataFrame:
+    """Tags and links of known movies; a merged movie's tags follow its canonical id, its links are dropped."""
     tagged = _known(raw_table, movie_ids, C.MOVIE)
     tagged = tagged.withColumn(REASON, _first_reason((~F.col(f"_has_{C.MOVIE}"), "unknown_movie")))
-    return _spark_table(tagged, table, REASONS[table], samples, report)
+    kept = _spark_table(tagged, table, REASONS[table], samples, report)
+    if merged_ids is None:
+        return kept
+    if table == "links":  # the canonical movie keeps its own identifiers
+        return kept.join(F.broadcast(merged_ids), kept[C.MOVIE] == merged_ids["_old"], "left_anti")
+    return _canonical(kept, merged_ids)
 
 
 # --- the whole edition ----------------------------------------------------------------------------
@@ -221,7 +358,8 @@ def clean(
         "samples": {},
     }
 
-    movie_rows, entry, found = clean_records(raw.movie_records, samples)
+    listed, entry, found = clean_records(raw.movie_records, samples)
+    movie_rows, merged = _dedupe_movies(raw, listed, entry, report)
     entry["flagged"] = {
         "no_year": sum(row[2] is None for row in movie_rows),
         "no_genres": sum(not row[3] for row in movie_rows),
@@ -230,7 +368,8 @@ def clean(
     if found:
         report["samples"]["movies"] = found
     movies = frame(spark, movie_rows, C.MOVIES_SCHEMA)
-    movie_ids = _id_frame(spark, [row[0] for row in movie_rows])
+    movie_ids = _id_frame(spark, [row[0] for row in listed])  # merged ids stay known: their rows are remapped
+    merged_ids = spark.createDataFrame(sorted(merged.items()), "_old int, _new int") if merged else None
 
     users = user_ids = None
     if raw.user_records is not None:
@@ -241,9 +380,9 @@ def clean(
         users = frame(spark, user_rows, C.USERS_SCHEMA)
         user_ids = _id_frame(spark, [row[0] for row in user_rows])
 
-    ratings = _clean_ratings(raw, movie_ids, user_ids, samples, report)
-    tags = _clean_by_movie(raw.tags, "tags", movie_ids, samples, report) if raw.tags is not None else None
-    links = _clean_by_movie(raw.links, "links", movie_ids, samples, report) if raw.links is not None else None
+    ratings = _clean_ratings(raw, movie_ids, user_ids, samples, report, merged_ids)
+    tags = _clean_by_movie(raw.tags, "tags", movie_ids, samples, report, merged_ids) if raw.tags is not None else None
+    links = _clean_by_movie(raw.links, "links", movie_ids, samples, report, merged_ids) if raw.links is not None else None
     tables = Tables(ratings=ratings, movies=movies, users=users, tags=tags, links=links)
 
     entry = report["tables"]["ratings"]

@@ -15,6 +15,8 @@ most-rated 1).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, IntegerType, StringType
@@ -42,6 +44,7 @@ RATING_MEAN = "rating_mean"
 BAYES_RATING = "bayes_rating"
 POPULARITY = "popularity"
 TAGS = "tags"
+MERGED_IDS = "merged_ids"
 FIRST_RATING_AT = "first_rating_at"
 LAST_RATING_AT = "last_rating_at"
 TOP_GENRES = "top_genres"
@@ -107,13 +110,15 @@ def movie_features(
     tags: DataFrame | None = None,
     prior_strength: float = DEFAULT_PRIOR_STRENGTH,
     max_tags: int = DEFAULT_MAX_TAGS,
+    merged: Mapping[int, Sequence[int]] | None = None,
 ) -> DataFrame:
     """One row per movie of `movies`: metadata plus rating statistics.
 
     Columns: movie_id, title, year, genres, rating_count, rating_mean (null when
     unrated), bayes_rating, popularity; plus imdb_id, tmdb_id when `links` is
-    given and tags (the `max_tags` most used, lower-cased, ties by name) when
-    `tags` is given.
+    given, tags (the `max_tags` most used, lower-cased, ties by name) when
+    `tags` is given, and merged_ids (the ids cleaning merged into this movie,
+    null for the others) when `merged` (canonical id -> merged ids) is given.
     """
     if prior_strength < 0:
         raise ValueError(f"prior_strength must be >= 0, got {prior_strength}")
@@ -149,6 +154,12 @@ def movie_features(
             TAGS, F.coalesce(F.col(TAGS), F.array().cast(ArrayType(StringType())))
         )
         columns.append(TAGS)
+    if merged is not None:
+        spark = movies.sparkSession
+        rows = [(int(c), [int(m) for m in olds]) for c, olds in sorted(merged.items())]
+        extra = spark.createDataFrame(rows, f"{MOVIE} int, {MERGED_IDS} array<int>")
+        out = out.join(F.broadcast(extra), MOVIE, "left")
+        columns.append(MERGED_IDS)
     return out.select(*columns)
 
 

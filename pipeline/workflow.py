@@ -218,7 +218,8 @@ def prepare(spark: Any, config: RunConfig, timer: _Timer | None = None) -> Prepa
         tables, report = clean.load_clean(spark, config.dataset, config.data_dir, max_reject_share=config.max_reject_share)
     with timer.step("features"):
         # cached: user features feed both the users and the ratings documents
-        movie_feats = features.movie_features(tables.ratings, tables.movies, tables.links, tables.tags).cache()
+        merged = clean.merged_by_canonical(report)
+        movie_feats = features.movie_features(tables.ratings, tables.movies, tables.links, tables.tags, merged=merged or None).cache()
         user_feats = features.user_features(tables.ratings, tables.movies, tables.users).cache()
     params, metrics, evaluation = config.params, {}, {}
     if config.tune or config.evaluate:

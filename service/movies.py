@@ -38,19 +38,49 @@ def hits(resp: Mapping[str, Any]) -> list[dict[str, Any]]:
     return list(resp["hits"]["hits"])
 
 
-def get(movie_id: int) -> dict[str, Any]:
-    """One movie's details, 404 when unknown."""
-    doc = store.get("movies", movie_id)
+def merged_into(session: Session | None, ids: Sequence[int]) -> dict[int, int]:
+    """Old id -> canonical id for those of `ids` that cleaning merged into another movie (others absent)."""
+    if not ids:
+        return {}
+    body = queries.movies_merged_into(ids)
+    resp = session.search("movies", body, main=False) if session is not None else store.search("movies", body)
+    wanted = {int(i) for i in ids}
+    out: dict[int, int] = {}
+    for hit in hits(resp):
+        src = hit["_source"]
+        out.update({int(m): int(src["movie_id"]) for m in src.get("merged_ids") or () if int(m) in wanted})
+    return out
+
+
+def canonical_ratings(session: Session, ratings: Mapping[int, float]) -> dict[int, float]:
+    """Ratings keyed by canonical movie ids: a rating of a film's old id counts for the film (the last given wins)."""
+    mapping = merged_into(session, list(ratings))
+    out: dict[int, float] = {}
+    for movie_id, rating in ratings.items():
+        out[mapping.get(movie_id, movie_id)] = rating
+    return out
+
+
+def _document(movie_id: int, *, vectors: bool = False) -> dict[str, Any]:
+    """A movie's document by its id or an old id merged into it; 404 when neither exists."""
+    doc = store.get("movies", movie_id, vectors=vectors)
+    if doc is None:
+        canonical = merged_into(None, [movie_id]).get(movie_id)
+        doc = store.get("movies", canonical, vectors=vectors) if canonical is not None else None
     if doc is None:
         _unknown_movie(movie_id)
+    return doc
+
+
+def get(movie_id: int) -> dict[str, Any]:
+    """One movie's details (under its canonical id when given an old one), 404 when unknown."""
+    doc = _document(movie_id)
     return {k: v for k, v in doc.items() if k in queries.MOVIE_DETAIL_FIELDS}
 
 
 def with_vector(movie_id: int, field: str) -> tuple[dict[str, Any], list[float]]:
     """A movie and one of its vectors; 404 when the movie is unknown or the model has no vector for it."""
-    doc = store.get("movies", movie_id, vectors=True)
-    if doc is None:
-        _unknown_movie(movie_id)
+    doc = _document(movie_id, vectors=True)
     vector = doc.get(field)
     if not vector:
         abort(404, message=f"Movie {movie_id} has no {field} in the current model (nobody rated it).")

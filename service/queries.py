@@ -357,6 +357,14 @@ def movies_by_ids(ids: Sequence[int], *, vectors: Sequence[str] = (), fields: Se
     return {"size": len(unique), "query": {"terms": {"movie_id": unique}}, "_source": source}
 
 
+def movies_merged_into(ids: Sequence[int]) -> dict[str, Any]:
+    """The movies that cleaning merged any of `ids` into (an old id of a film listed twice)."""
+    unique = sorted({int(i) for i in ids})
+    if len(unique) > MAX_RESULT_WINDOW:
+        raise ValueError(f"at most {MAX_RESULT_WINDOW} ids per request, got {len(unique)}")
+    return {"size": len(unique), "query": {"terms": {"merged_ids": unique}}, "_source": ["movie_id", "merged_ids"]}
+
+
 def user_ratings(user_id: int, *, size: int = 5_000, after: int | None = None) -> dict[str, Any]:
     """One page of a user's ratings (movie_id, rating, rated_at), in movie order, for search_after paging."""
     body: dict[str, Any] = {

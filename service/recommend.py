@@ -50,7 +50,7 @@ def for_user(user_id: int, args: Mapping[str, Any]) -> dict[str, Any]:
 
 def _similar(session: Session, movie_id: int, args: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     doc, unit = movies.with_vector(movie_id, "factors_unit")
-    filt = queries.movie_filter(Filters.from_args(args), exclude_ids=[movie_id])
+    filt = queries.movie_filter(Filters.from_args(args), exclude_ids=[int(doc["movie_id"])])
     body = _vector_query(args, "factors_unit", unit, similarity="dot_product", filter=filt)
     return movies.summary(doc), movies.scored(movies.hits(session.search("movies", body)))
 
@@ -75,6 +75,8 @@ def from_liked(args: Mapping[str, Any]) -> dict[str, Any]:
     """A vector folded in now from liked movies (ids and/or titles), then kNN without them."""
     session = Session(args["explain"])
     ids = list(args.get("movie_ids") or [])
+    old_ids = movies.merged_into(session, ids)  # a film listed twice answers under its canonical id
+    ids = [old_ids.get(m, m) for m in ids]
     if args.get("titles"):
         ids += [m["movie_id"] for m in movies.resolve_many(session, args["titles"])]
     liked = {movie_id: float(current_app.config["RATING_MAX"]) for movie_id in ids}
@@ -97,7 +99,7 @@ def audience(movie_id: int, args: Mapping[str, Any]) -> dict[str, Any]:
         gender=args.get("gender"),
         age_band=args.get("age_band"),
         occupation=args.get("occupation"),
-        not_rated=movie_id if args["exclude_rated"] else None,
+        not_rated=int(doc["movie_id"]) if args["exclude_rated"] else None,
     )
     body = _vector_query({**args, "blend": 0.0}, "factors", vector, filter=filt, source=queries.USER_FIELDS)
     hits = movies.hits(session.search("users", body))

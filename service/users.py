@@ -23,7 +23,7 @@ from flask_smorest import abort
 from service import model, queries, store
 from service.explain import Session
 from service.foldin import FoldedUser
-from service.movies import vectors_of
+from service.movies import canonical_ratings, vectors_of
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def fold(session: Session, ratings: Mapping[int, float], *, liked: bool = False,
 def create(body: Mapping[str, Any]) -> dict[str, Any]:
     """A new user from ratings (and optional demographics); 409 when a given id exists."""
     session = Session()
-    ratings = _ratings_map(body["ratings"])
+    ratings = canonical_ratings(session, _ratings_map(body["ratings"]))
     folded = fold(session, ratings)
     now = int(time.time())
     profile = _demographics(body)
@@ -118,7 +118,7 @@ def add_ratings(user_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
     if current is None:
         not_found(user_id)
     session = Session()
-    new = _ratings_map(body["ratings"])
+    new = canonical_ratings(session, _ratings_map(body["ratings"]))
     previous, rated_at = _stored_ratings(user_id)
     now = int(time.time())
     merged = {**previous, **new}

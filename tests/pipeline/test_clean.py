@@ -77,6 +77,7 @@ def test_hand_made_rejects(spark, hand_made, tmp_path):
     assert report["ratings_rejected"] == 5 and report["ratings_reject_share"] == 0.625
     movies = report["tables"]["movies"]
     assert (movies["read"], movies["kept"], movies["rejected"]["malformed"]) == (4, 3, 1)
+    assert movies["rejected"]["duplicate_title"] == 0 and report["merged_movies"] == []
     assert movies["flagged"] == {"no_year": 1, "no_genres": 1}
     assert report["samples"]["ratings"]["malformed"] == ["2\tx\t4\t100"]
     assert report["samples"]["movies"]["malformed"] == ["4|Broken (1999)|01-Jan-1999||"]
@@ -114,7 +115,7 @@ def test_exact_rejects_on_seeded_files(spark, synthetic_root, name):
         expected["unknown_user"] = 2
     assert report["tables"]["ratings"]["rejected"] == expected
     assert report["tables"]["ratings"]["kept"] == 2_000
-    assert report["tables"]["movies"]["rejected"] == {"malformed": 1, "duplicate_id": 0}
+    assert report["tables"]["movies"]["rejected"] == {"malformed": 1, "duplicate_id": 0, "duplicate_title": 0}
     # seeded (1 no year, 2 no genres) plus the format's own quirks (none in ml-1m)
     quirk = 0 if name == "ml-1m" else 1
     assert report["tables"]["movies"]["flagged"] == {"no_year": 1 + quirk, "no_genres": 2 + quirk}
@@ -147,3 +148,92 @@ def test_duplicates_keep_the_latest(spark, synthetic_root):
 
 def test_default_threshold_is_one_percent():
     assert inspect.signature(clean.load_clean).parameters["max_reject_share"].default == 0.01
+
+
+# --- one movie per film ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def twins(tmp_path_factory):
+    """ml-100k lines listing two films twice (as ml-100k lists Chasing Amy as 246 and 268), and namesakes."""
+    folder = tmp_path_factory.mktemp("twins") / "ml-100k"
+    folder.mkdir()
+    (folder / "u.item").write_bytes(
+        "\n".join(
+            [
+                f"5|Chasing Amy (1997)|01-Jan-1997||http://x|{_flags(5, 8)}",
+                f"6|Sabrina (1954)|01-Jan-1954||http://x|{_flags(5)}",
+                f"7|Chasing  AMY (1997)|01-Jan-1997||http://x|{_flags(5, 14)}",
+                f"8|Sabrina (1995)|01-Jan-1995||http://x|{_flags(5)}",
+                f"9|Mystery Film||||{_flags(0)}",
+                f"10|Mystery Film||||{_flags(0)}",
+                f"11|Chasing Amy (1997)|01-Jan-1997||http://x|{_flags(8)}",
+            ]
+        ).encode("latin-1")
+        + b"\n"
+    )
+    (folder / "u.user").write_text("1|24|M|technician|85711\n2|53|F|other|94043\n")
+    (folder / "u.data").write_text(
+        "\n".join(
+            [
+                "1\t5\t2\t100",  # user 1 rated the film under both ids: the later one (ts 200) wins
+                "1\t7\t5\t200",
+                "2\t11\t4\t300",  # user 2 rated it only under a merged id: it counts for 5
+                "2\t6\t3\t300",  # namesakes of other years stay apart
+                "2\t8\t4\t300",
+                "1\t9\t1\t100",  # no year: never merged
+                "1\t10\t2\t100",
+            ]
+        )
+        + "\n"
+    )
+    return folder.parent
+
+
+def test_a_film_listed_twice_becomes_one_movie(spark, twins):
+    tables, report = clean.load_clean(spark, "ml-100k", twins, max_reject_share=0.5)
+    movies = {r.movie_id: (r.title, r.year, r.genres) for r in tables.movies.collect()}
+    assert sorted(movies) == [5, 6, 8, 9, 10]
+    assert movies[5] == ("Chasing Amy", 1997, ["Comedy", "Drama", "Romance"])  # the genres of every listing
+    assert report["merged_movies"] == [{"canonical": 5, "merged": [7, 11], "title": "Chasing Amy", "year": 1997}]
+    entry = report["tables"]["movies"]
+    assert entry["rejected"] == {"malformed": 0, "duplicate_id": 0, "duplicate_title": 2}
+    assert (entry["read"], entry["kept"]) == (7, 5)
+    kept = sorted((r.user_id, r.movie_id, r.rating, r.ts) for r in tables.ratings.collect())
+    assert kept == [(1, 5, 5.0, 200), (1, 9, 1.0, 100), (1, 10, 2.0, 100), (2, 5, 4.0, 300), (2, 6, 3.0, 300), (2, 8, 4.0, 300)]
+    assert report["tables"]["ratings"]["rejected"]["duplicate"] == 1
+    assert clean.merged_by_canonical(report) == {5: [7, 11]}
+    clean.unpersist(tables)
+
+
+@pytest.mark.parametrize(
+    ("links", "merged"),
+    [
+        ({}, {2: 1, 3: 1}),  # no identifiers: title and year decide
+        ({1: ("0116191", "3573"), 2: ("0118308", "12254")}, {3: 1}),  # ids disagree: a TV film of the same title
+        ({1: ("0290538", "4912"), 2: ("0270288", "4912")}, {2: 1, 3: 1}),  # one id agrees: the same film
+        ({1: ("0081454", None), 2: ("0079285", "19761")}, {3: 1}),  # the ids both have disagree
+        ({2: ("0081454", None), 3: ("0079285", None)}, {2: 1}),  # 1 has none: 2 joins it, 3 disagrees with 2
+    ],
+)
+def test_links_tell_namesakes_apart(links, merged):
+    rows = [(1, "Emma", 1996, []), (2, "emma", 1996, []), (3, "Emma ", 1996, []), (4, "Emma", 1972, [])]
+    assert clean.same_film_ids(rows, links) == merged
+
+
+def test_links_of_a_merged_movie_are_dropped_and_its_tags_follow(spark, tmp_path):
+    folder = tmp_path / "ml-latest-small"
+    folder.mkdir()
+    (folder / "movies.csv").write_text(
+        "movieId,title,genres\n1,Confessions (2002),Comedy\n2,Confessions (2002),Drama\n3,Emma (1996),Romance\n4,Emma (1996),Drama\n"
+    )
+    (folder / "links.csv").write_text("movieId,imdbId,tmdbId\n1,0290538,4912\n2,0270288,4912\n3,0116191,3573\n4,0118308,12254\n")
+    (folder / "tags.csv").write_text("userId,movieId,tag,timestamp\n1,2,clever,10\n1,4,period,10\n")
+    (folder / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,1,4.0,10\n1,2,3.5,20\n1,3,5.0,10\n1,4,2.0,10\n")
+    tables, report = clean.load_clean(spark, "ml-latest-small", tmp_path, max_reject_share=0.5)
+    assert report["merged_movies"] == [{"canonical": 1, "merged": [2], "title": "Confessions", "year": 2002}]
+    assert sorted(r.movie_id for r in tables.movies.collect()) == [1, 3, 4]
+    assert sorted((r.movie_id, r.imdb_id) for r in tables.links.collect()) == [(1, "0290538"), (3, "0116191"), (4, "0118308")]
+    assert sorted((r.movie_id, r.tag) for r in tables.tags.collect()) == [(1, "clever"), (4, "period")]
+    assert sorted((r.movie_id, r.rating) for r in tables.ratings.collect()) == [(1, 3.5), (3, 5.0), (4, 2.0)]
+    clean.unpersist(tables)

@@ -91,18 +91,23 @@ def _rows(frame: Any) -> list[dict[str, Any]]:
     return [json.loads(json.dumps(r.asDict(recursive=True))) for r in frame.collect()]
 
 
+def train(spark: Any, root: Any, dataset: str = "ml-100k") -> Trained:
+    """Run the pipeline's Spark half on the edition under `root` and keep its export rows."""
+    prepared = prepare(spark, RunConfig(dataset=dataset, data_dir=root, params=PARAMS, sample_size=3))
+    try:
+        docs = {kind: _rows(prepared.frames[kind]) for kind in indices.RUN_KINDS}
+        model = prepared.model
+        return Trained(dataset, dict(model.meta), dict(model.params), model.rank, model.vector_size, docs)
+    finally:
+        prepared.unpersist()
+
+
 @pytest.fixture(scope="session")
 def trained(spark, tmp_path_factory) -> Trained:
     """Synthetic ml-100k-shaped data (with demographics), an implicit ALS model, export rows."""
     root = tmp_path_factory.mktemp("service-data")
     synthetic.generate(root, "ml-100k", n_users=N_USERS, n_movies=N_MOVIES, n_ratings=N_RATINGS, seed=11)
-    prepared = prepare(spark, RunConfig(dataset="ml-100k", data_dir=root, params=PARAMS, sample_size=3))
-    try:
-        docs = {kind: _rows(prepared.frames[kind]) for kind in indices.RUN_KINDS}
-        model = prepared.model
-        return Trained("ml-100k", dict(model.meta), dict(model.params), model.rank, model.vector_size, docs)
-    finally:
-        prepared.unpersist()
+    return train(spark, root)
 
 
 def publish(es: Elasticsearch, prefix: str, trained: Trained) -> str:
