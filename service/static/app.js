@@ -289,6 +289,7 @@ function renderCards(list, items) {
 // ---------------------------------------------------------------- genres and filters
 
 const knownGenres = new Set();
+const genreCounts = new Map(); // genre -> movies of the served catalogue (from /movies/genres)
 
 function addGenres(names) {
   const before = knownGenres.size;
@@ -316,7 +317,12 @@ function renderGenres(emptyText = "No genres known yet.") {
       value: genre,
       checked: checked.has(genre),
     });
-    list.append(el("div", { className: "genre" }, box, el("label", { for: id }, genre)));
+    const count = genreCounts.get(genre);
+    const label = el("label", { for: id }, genre);
+    if (count !== undefined) {
+      label.append(" ", el("span", { className: "genre-count", "aria-label": `${count} movies` }, String(count)));
+    }
+    list.append(el("div", { className: "genre" }, box, label));
     if (genre === focused) box.focus();
   });
   if (!sorted.length) list.append(el("p", { className: "hint" }, emptyText));
@@ -645,6 +651,27 @@ function alternativeButtons(movies) {
   );
 }
 
+/** A note when the typed year is past the catalogue's last film: no film of that year can be in it. */
+function yearNote(yearHint, years) {
+  if (!yearHint || !years || yearHint <= years.last) return null;
+  return el(
+    "p",
+    { className: "year-note" },
+    `This catalogue has films from ${years.first} to ${years.last}: a ${yearHint} film cannot be in it.`,
+  );
+}
+
+/** The one-click offer of a confident suggestion ("Did you mean …?"). */
+function didYouMean(movie) {
+  const button = el("button", { type: "button", className: "did-you-mean" }, titleWithYear(movie));
+  button.addEventListener("click", () => {
+    settleSearch();
+    search.input.value = movie.title;
+    showMovie(movie.movie_id);
+  });
+  return el("p", { className: "did-you-mean-line" }, "Did you mean ", button, "?");
+}
+
 /** Free text without a picked suggestion: the API resolves it and says what matched and what else was close. */
 async function showByTitle(text) {
   moviePanel.current = null;
@@ -665,6 +692,8 @@ async function showByTitle(text) {
         el("strong", {}, titleWithYear(matched)),
       ),
     );
+    const years = yearNote(answer.year_hint, answer.catalogue_years);
+    if (years) note.append(years);
     if (answer.alternatives && answer.alternatives.length) {
       note.append(el("p", {}, "Did you mean another one?"), alternativeButtons(answer.alternatives));
     }
@@ -678,11 +707,22 @@ async function showByTitle(text) {
     if (error.name === "AbortError") return;
     resetMoviePanel();
     showError($("movie-message"), error, () => {
-      const close = (((error.body.errors || {}).suggestions || {})[text] || []).map((s) => s.movie).filter(Boolean);
+      const errors = error.body.errors || {};
+      const entries = (errors.suggestions || {})[text] || [];
+      const close = entries.map((s) => s.movie).filter(Boolean);
+      const offered = entries.find((s) => s.confident && s.movie);
+      const confident = offered ? offered.movie : null;
+      const years = (errors.years || {})[text] || {};
+      const extra = el("div", {});
+      const note = yearNote(years.year_hint, years.catalogue_years);
+      if (note) extra.append(note);
+      if (confident) extra.append(didYouMean(confident));
+      const others = confident ? close.filter((m) => m.movie_id !== confident.movie_id) : close;
+      if (others.length) extra.append(el("p", {}, confident ? "Other close titles:" : "Close titles:"), alternativeButtons(others));
       return {
         title: `No movie matches “${text}”.`,
-        details: [close.length ? "Close titles:" : "Check the spelling, or type fewer words."],
-        extra: close.length ? alternativeButtons(close) : null,
+        details: [close.length ? "" : "Check the spelling, or type fewer words."].filter(Boolean),
+        extra: extra.childNodes.length ? extra : null,
       };
     });
   } finally {
@@ -922,6 +962,7 @@ async function checkHealth() {
 async function loadGenres() {
   try {
     const answer = await api("movies/genres");
+    for (const genre of answer.genres) genreCounts.set(genre.name, genre.count);
     addGenres(answer.genres.map((genre) => genre.name));
     if (!knownGenres.size) renderGenres();
   } catch {

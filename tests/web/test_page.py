@@ -9,6 +9,7 @@ test-output/screenshots/.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from typing import Any
 
@@ -286,3 +287,74 @@ def test_phone_layout(phone: Browsed, live: Live) -> None:
     phone.screenshot("phone")
     phone.screenshot("phone-full", full_page=True)
     phone.assert_clean()
+
+
+def _not_found_body(live: Live, title: str) -> dict[str, Any]:
+    """The 404 answer of by-title for `title` (the page shows what it says)."""
+    import json
+    import urllib.error
+
+    try:
+        live.get("recommendations/by-title", {"title": title, "k": K})
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 404
+        return json.loads(exc.read())
+    raise AssertionError(f"{title!r} resolved")
+
+
+def test_a_confident_suggestion_is_one_click_away(web: Browsed, live: Live) -> None:
+    """A title with one word too many finds nothing strictly; its film is offered as "Did you mean …?"."""
+    for movie_id, movie in sorted(live.trained.movies.items()):
+        if movie_id == live.hostile_movie_id or not movie.get("factors") or not movie.get("year"):
+            continue
+        text = f"{movie['title']} qzxv"
+        entries = _not_found_body(live, text)["errors"]["suggestions"][text]
+        offered = next((e["movie"] for e in entries if e.get("confident")), None)
+        if offered and offered["movie_id"] == movie_id:
+            break
+    else:
+        raise AssertionError("no title of the test catalogue is a confident suggestion")
+    page = web.open()
+    type_title(page, text)
+    page.keyboard.press("Enter")
+    button = page.locator("#movie-message .did-you-mean")
+    button.wait_for()
+    assert button.text_content() == f"{movie['title']} ({movie['year']})"
+    web.screenshot("did-you-mean")
+    button.click()
+    page.wait_for_selector(f"#movie-detail .detail[data-movie-id='{movie_id}']")
+    web.assert_clean()
+
+
+def test_a_year_past_the_catalogue_is_explained_and_popularity_shown(web: Browsed, live: Live) -> None:
+    movie_id = min(m for m, r in live.trained.movies.items() if r.get("factors") and r.get("year") and m != live.hostile_movie_id)
+    movie = live.trained.movies[movie_id]
+    text = f"{movie['title']} 2099"
+    answer = live.get("recommendations/by-title", {"title": text, "k": K})
+    last = answer["catalogue_years"]["last"]
+    assert answer["year_hint"] == 2099 and last < 2099
+    page = web.open()
+    type_title(page, text)
+    page.keyboard.press("Enter")
+    note = page.locator("#movie-match .year-note")
+    note.wait_for()
+    assert note.text_content() == (
+        f"This catalogue has films from {answer['catalogue_years']['first']} to {last}: a 2099 film cannot be in it."
+    )
+    popularity = answer["matched"]["popularity"]
+    share = math.floor((1 - popularity if popularity >= 0.5 else popularity) * 100 + 0.5)  # app.js Math.round
+    said = f"{'top' if popularity >= 0.5 else 'bottom'} {max(1, share)}% by ratings"
+    facts = dict(zip(page.locator("#movie-detail .facts dt").all_text_contents(),
+                     page.locator("#movie-detail .facts dd").all_text_contents(), strict=True))
+    assert facts["Popularity"] == said
+    web.screenshot("year-past-catalogue")
+    web.assert_clean()
+
+
+def test_genre_boxes_show_how_many_movies_have_each_genre(web: Browsed, live: Live) -> None:
+    page = web.open()
+    catalogue = {g["name"]: g["count"] for g in live.get("movies/genres")["genres"]}
+    shown = page.eval_on_selector_all(
+        "#genre-list .genre", "rows => rows.map(r => [r.querySelector('input').value, r.querySelector('.genre-count').textContent])"
+    )
+    assert {name: int(count) for name, count in shown} == catalogue
