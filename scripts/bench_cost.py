@@ -145,7 +145,7 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
         left.plot(xs, [r["timings"]["train"] for r in rows], marker="o", label=f"{solver}: train")
         left.plot(xs, [r["timings"]["load"] for r in rows], marker=".", linestyle="--", label=f"{solver}: load + clean")
         right.plot(xs, [r["peak_rss_gb"] for r in rows], marker="o", label=solver)
-    left.set(xlabel="ratings (millions)", ylabel="seconds", title="time (local[2], rank 64, 15 iterations)")
+    left.set(xlabel="ratings (millions)", ylabel="seconds", title="time (local[2], rank 64; sweeps per run: see the table)")
     right.set(xlabel="ratings (millions)", ylabel="GB", title="peak resident memory (process tree)")
     for ax in (left, right):
         ax.grid(alpha=0.3)
