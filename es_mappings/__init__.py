@@ -2,6 +2,10 @@
 
 The JSON files beside this module are valid Elasticsearch create-index bodies
 (vector `dims` are left out; `index_body` fills them from the run's vector size).
+
+movies / users / ratings are versioned per run behind aliases; runs, feedback
+(accounts and ratings given through the API: the system of record no run
+replaces) and ids (the durable user-id allocator) are plain indices.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import json
 from functools import cache
 from importlib import resources
 
-KINDS = ("movies", "users", "ratings", "runs")
+KINDS = ("movies", "users", "ratings", "runs", "feedback", "ids")
 
 
 @cache
@@ -46,6 +50,11 @@ def properties(kind: str) -> dict:
 
 
 DEFAULT_PREFIX = "movierec"
+INTEGER_MAX = 2**31 - 1  # the largest value of an ES `integer` field (and of Spark's IntegerType): every id
+# User ids the API hands out (and accepts from a client) lie in [ACCOUNT_ID_MIN, INTEGER_MAX]; every MovieLens
+# edition's user ids lie far below (ml-32m's highest is 200,948), and the loaders reject dataset user ids from
+# this range, so an account can never collide with a dataset user.
+ACCOUNT_ID_MIN = 1_000_000_000
 STACK_VERSION = "9.5.6"  # the Elasticsearch / Kibana release the project pins (compose, the test double)
 
 

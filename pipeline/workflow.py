@@ -149,8 +149,10 @@ def check_cluster(es: Elasticsearch, url: str) -> dict:
 
 
 def bootstrap(es: Elasticsearch, prefix: str) -> dict[str, bool]:
-    """Prepare an empty cluster: the runs index (aliases and run indices come with the first run)."""
-    return {indices.runs_index(prefix): indices.ensure_runs_index(es, prefix)}
+    """Prepare an empty cluster: the runs index and the feedback indices (run indices come with the first run)."""
+    from service import feedback
+
+    return {indices.runs_index(prefix): indices.ensure_runs_index(es, prefix), **feedback.ensure_indices(es, prefix)}
 
 
 # --------------------------------------------------------------------------- Spark half

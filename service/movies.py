@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -154,15 +154,20 @@ def resolve_many(session: Session, titles: Sequence[str]) -> list[dict[str, Any]
 
 
 def vectors_of(
-    session: Session, ids: Sequence[int], field: str = "factors"
+    session: Session | Callable[[dict[str, Any]], Mapping[str, Any]], ids: Sequence[int], field: str = "factors"
 ) -> dict[int, tuple[dict[str, Any], np.ndarray | None, str | None]]:
-    """Movies by id: (summary, vector or None when the model has none, run_id); unknown ids are absent."""
+    """Movies by id: (summary, vector or None when the model has none, run_id); unknown ids are absent.
+
+    `session` searches the movies alias; a plain callable (body -> response) searches wherever it
+    sends the body (service.sync reads one run's concrete index).
+    """
+    search = session if callable(session) else (lambda body: session.search("movies", body, main=False))
     out: dict[int, tuple[dict[str, Any], np.ndarray | None, str | None]] = {}
     unique = sorted(set(ids))
     fields = queries.MOVIE_FIELDS + ("run_id",)
     for start in range(0, len(unique), queries.MAX_RESULT_WINDOW):
         chunk = unique[start : start + queries.MAX_RESULT_WINDOW]
-        resp = session.search("movies", queries.movies_by_ids(chunk, vectors=[field], fields=fields), main=False)
+        resp = search(queries.movies_by_ids(chunk, vectors=[field], fields=fields))
         for hit in hits(resp):
             src = hit["_source"]
             vector = np.asarray(src[field], dtype=np.float64) if src.get(field) else None

@@ -39,8 +39,8 @@ def _vector_query(args: Mapping[str, Any], field: str, vector: Sequence[float], 
 def for_user(user_id: int, args: Mapping[str, Any]) -> dict[str, Any]:
     """Top movies for a stored user (trained or folded in), never one they rated."""
     session = Session(args["explain"])
-    user = store.get("users", user_id, vectors=True)
-    if user is None or not user.get("factors"):
+    user = users.served(user_id, vectors=True)
+    if not user.get("factors"):
         users.not_found(user_id)
     seen = SeenLookup(index=store.index_of("users"), user_id=user_id)
     filt = queries.movie_filter(Filters.from_args(args), seen=seen)

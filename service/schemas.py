@@ -17,6 +17,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 
+from es_mappings import INTEGER_MAX
 from service import vocabulary
 from service.queries import MAX_K, MAX_NUM_CANDIDATES
 
@@ -28,7 +29,7 @@ MAX_LIST = 20
 # (tests/service/test_openapi.py computes it for every operation).
 MAX_FILTER_NAME = 30
 FILTER_NAME = validate.Regexp(r"^[ -~]+$", error="Must be printable ASCII.")
-MAX_ID = 2**31 - 1  # ES `integer`
+MAX_ID = INTEGER_MAX  # ES `integer`
 YEAR_RANGE = validate.Range(min=1800, max=2200)
 
 

@@ -1,36 +1,41 @@
 """Users: lookup, and accounts whose vector is folded in from ratings in real time.
 
-Creating a user or adding ratings folds the ratings in (service.foldin, against
-the active run's movie vectors), writes the ratings to the ratings index and
-the user (vector, rated_movie_ids, stats) to the users index with
-refresh=wait_for, so the very next recommendation is a plain kNN on the new
-vector with the new ratings excluded.
+Creating a user or adding ratings first stores them in the feedback index, the
+system of record no run replaces (service.feedback: account ids from a durable
+allocator, every change a compare-and-set). Then service.sync folds the user in
+against the served run's movie vectors and writes their served documents
+(vector, rated_movie_ids, stats, one document per rating) with refresh=wait_for,
+so the very next recommendation is a plain kNN on the new vector with every
+rated movie excluded. Should the aliases move to a new run meanwhile, the user
+is written again against that run.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from elasticsearch import ConflictError
+from flask import current_app
 from flask_smorest import abort
 
-from service import model, queries, store
+from service import feedback, model, store, sync
 from service.explain import Session
 from service.foldin import FoldedUser
 from service.movies import canonical_ratings, vectors_of
+from service.sync import top_genres
+
+__all__ = ["add_ratings", "create", "fold", "get", "not_found", "public", "served", "top_genres"]
 
 log = logging.getLogger(__name__)
 
-FOLDED_IN = "folded_in"
-TOP_GENRES = 3  # as pipeline.features.TOP_GENRES_COUNT
-DEMOGRAPHICS = ("age", "age_band", "gender", "occupation", "zip")
-ALLOCATE_TRIES = 5
+ALLOCATE_TRIES = 5  # allocated ids a client had already chosen for itself before one is free
+RUN_CHANGES = 3  # alias swaps one request follows before it gives up
+_READY = "movierec.feedback_indices"
 NEXT_STEPS = [
     "POST /users with ratings creates an account",
     "POST /recommendations/from-liked recommends from a few liked titles without an account",
@@ -55,10 +60,25 @@ def public(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 def get(user_id: int) -> dict[str, Any]:
     """One user's profile and stats; 404 (with ways forward) when unknown."""
-    doc = store.get("users", user_id)
+    return public(served(user_id))
+
+
+def served(user_id: int, *, vectors: bool = False) -> dict[str, Any]:
+    """The user's served document; 404 when unknown.
+
+    A user with feedback whom the served run lacks (the aliases moved to a run that has not
+    re-folded them yet) is folded in against it now.
+    """
+    doc = store.get("users", user_id, vectors=vectors)
+    if doc is not None:
+        return doc
+    if feedback.get_account(store.client(), _prefix(), user_id) is None:
+        not_found(user_id)
+    _sync(user_id, copy=None)
+    doc = store.get("users", user_id, vectors=vectors)
     if doc is None:
         not_found(user_id)
-    return public(doc)
+    return doc
 
 
 def not_found(user_id: int) -> None:
@@ -89,51 +109,92 @@ def fold(session: Session, ratings: Mapping[int, float], *, liked: bool = False,
 
 
 def create(body: Mapping[str, Any]) -> dict[str, Any]:
-    """A new user from ratings (and optional demographics); 409 when a given id exists."""
+    """A new account from ratings (and optional demographics); 409 when a chosen id is taken."""
     session = Session()
     ratings = canonical_ratings(session, _ratings_map(body["ratings"]))
-    folded = fold(session, ratings)
+    fold(session, ratings)  # 422 for unknown movies, or none with a vector, before anything is stored
+    _ensure_feedback_indices()
     now = int(time.time())
-    profile = _demographics(body)
-    wanted = body.get("user_id")
-    for attempt in range(ALLOCATE_TRIES):
-        user_id = wanted if wanted is not None else _next_user_id()
-        doc = _user_doc(user_id, profile, ratings, {m: now for m in ratings}, folded)
-        try:
-            store.create("users", user_id, doc)
-        except ConflictError:
-            if wanted is not None:
-                abort(409, message=f"User {user_id} already exists; POST /users/{user_id}/ratings adds ratings.",
-                      errors={"json": {"user_id": [f"user {user_id} already exists"]}})
-            log.info("user id %s taken meanwhile (try %d)", user_id, attempt + 1)
-            continue
-        _write_ratings(user_id, profile, ratings, now, folded.movies)
-        return _answer(doc, folded)
-    abort(503, message="Could not allocate a user id; retry.", headers={"Retry-After": "1"})
+    user_id = _new_account(body.get("user_id"), _demographics(body), ratings, now)
+    return _answer(_sync(user_id, copy=None))
 
 
 def add_ratings(user_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge new ratings into a user (new values win), fold the vector in again and store it."""
-    current = store.get("users", user_id)
-    if current is None:
+    """Store more ratings (a movie rated again keeps the newest), then fold the user in again."""
+    es = store.client()
+    if store.get("users", user_id) is None and feedback.get_account(es, _prefix(), user_id) is None:
         not_found(user_id)
     session = Session()
     new = canonical_ratings(session, _ratings_map(body["ratings"]))
-    previous, rated_at = _stored_ratings(user_id)
-    now = int(time.time())
-    merged = {**previous, **new}
-    rated_at.update({m: now for m in new})
-    folded = fold(session, merged)
-    profile = {k: current[k] for k in DEMOGRAPHICS if current.get(k) is not None}
-    _write_ratings(user_id, profile, new, now, folded.movies)
-    doc = _user_doc(user_id, profile, merged, rated_at, folded)
-    store.put("users", user_id, doc)
-    return _answer(doc, folded)
+    unknown = sorted(set(new) - set(vectors_of(session, list(new))))
+    if unknown:
+        abort(422, message="Unknown movie ids.", errors={"json": {"ratings": [f"unknown movie ids: {unknown}"]}})
+    _ensure_feedback_indices()
+    try:
+        feedback.add_ratings(es, _prefix(), user_id, new, int(time.time()))
+    except feedback.Contended as exc:
+        _busy(exc)
+    return _answer(_sync(user_id, copy=new))
 
 
-def _answer(doc: Mapping[str, Any], folded: Fold) -> dict[str, Any]:
-    out = public(doc)
-    out["ignored_movie_ids"] = folded.ignored
+def _new_account(wanted: int | None, profile: Mapping[str, Any], ratings: Mapping[int, float], now: int) -> int:
+    """Store the account under the chosen id, or the allocator's next one that no client took."""
+    es, prefix = store.client(), _prefix()
+    if wanted is not None:
+        try:
+            feedback.create_account(es, prefix, wanted, profile, ratings, now)
+        except ConflictError:
+            abort(409, message=f"User {wanted} already exists; POST /users/{wanted}/ratings adds ratings.",
+                  errors={"json": {"user_id": [f"user {wanted} already exists"]}})
+        return wanted
+    for _ in range(ALLOCATE_TRIES):
+        try:
+            user_id = feedback.allocate_user_id(es, prefix)
+        except feedback.FeedbackError as exc:
+            _busy(exc)
+        try:
+            feedback.create_account(es, prefix, user_id, profile, ratings, now)
+        except ConflictError:
+            log.info("user id %s was chosen by a client; allocating the next", user_id)
+            continue
+        return user_id
+    abort(503, message="Could not allocate a user id; retry.", headers={"Retry-After": "1"})
+
+
+def _sync(user_id: int, *, copy: Mapping[int, float] | None) -> sync.Synced:
+    """Write the user's served documents against the served run, again if the aliases moved meanwhile."""
+    es, prefix = store.client(), _prefix()
+    for _ in range(RUN_CHANGES):
+        run = sync.ServedRun.of(prefix, model.current(store.active_run_id()))
+        try:
+            synced = sync.sync_user(es, prefix, run, user_id, copy=None if copy is None else list(copy))
+        except feedback.FeedbackError as exc:
+            _busy(exc)
+        if store.active_run_id() == run.run_id:
+            return synced
+        log.info("run %s stopped being served while user %s was written; writing again", run.run_id, user_id)
+    abort(503, message="The served model changed while this request was written; retry.", headers={"Retry-After": "1"})
+
+
+def _busy(exc: Exception) -> None:
+    log.warning("%s", exc)
+    abort(503, message=f"{exc}; retry.", headers={"Retry-After": "1"})
+
+
+def _prefix() -> str:
+    return str(current_app.config["INDEX_PREFIX"])
+
+
+def _ensure_feedback_indices() -> None:
+    """Create the feedback indices on this app's first write (bootstrap and every run create them too)."""
+    if not current_app.extensions.get(_READY):
+        feedback.ensure_indices(store.client(), _prefix())
+        current_app.extensions[_READY] = True
+
+
+def _answer(synced: sync.Synced) -> dict[str, Any]:
+    out = public(synced.doc)
+    out["ignored_movie_ids"] = synced.ignored
     return out
 
 
@@ -143,7 +204,7 @@ def _ratings_map(items: Sequence[Mapping[str, Any]]) -> dict[int, float]:
 
 
 def _demographics(body: Mapping[str, Any]) -> dict[str, Any]:
-    profile = {k: body[k] for k in DEMOGRAPHICS if body.get(k) is not None}
+    profile = {k: body[k] for k in feedback.DEMOGRAPHICS if body.get(k) is not None}
     if "age" in profile and "age_band" not in profile:
         from pipeline.features import (
             age_band,  # one banding table for pipeline and service
@@ -151,83 +212,3 @@ def _demographics(body: Mapping[str, Any]) -> dict[str, Any]:
 
         profile["age_band"] = age_band(int(profile["age"]))
     return profile
-
-
-def _next_user_id() -> int:
-    resp = store.search("users", queries.max_user_id())
-    highest = resp.get("aggregations", {}).get("max_user_id", {}).get("value")
-    return int(highest or 0) + 1
-
-
-def _stored_ratings(user_id: int) -> tuple[dict[int, float], dict[int, int]]:
-    """A user's ratings in the ratings index (paged by movie id)."""
-    ratings: dict[int, float] = {}
-    rated_at: dict[int, int] = {}
-    after: int | None = None
-    page = 5_000
-    while True:
-        resp = store.search("ratings", queries.user_ratings(user_id, size=page, after=after))
-        batch = resp["hits"]["hits"]
-        for hit in batch:
-            src = hit["_source"]
-            ratings[int(src["movie_id"])] = float(src["rating"])
-            rated_at[int(src["movie_id"])] = _epoch(src.get("rated_at"))
-        if len(batch) < page:
-            return ratings, rated_at
-        after = int(batch[-1]["_source"]["movie_id"])
-
-
-def _epoch(value: Any) -> int:
-    if isinstance(value, (int, float)):
-        return int(value)
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    if isinstance(value, str):
-        from datetime import datetime
-
-        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())  # noqa: FURB162 - 3.10 refuses "Z"
-    return int(time.time())
-
-
-def _user_doc(
-    user_id: int,
-    profile: Mapping[str, Any],
-    ratings: Mapping[int, float],
-    rated_at: Mapping[int, int],
-    folded: Fold,
-) -> dict[str, Any]:
-    values = list(ratings.values())
-    times = [rated_at[m] for m in ratings if m in rated_at]
-    return {
-        "user_id": int(user_id),
-        "source": FOLDED_IN,
-        **profile,
-        "rating_count": len(values),
-        "rating_mean": round(float(np.mean(values)), 4),
-        "first_rating_at": min(times),
-        "last_rating_at": max(times),
-        "top_genres": top_genres(folded.movies[m].get("genres", []) for m in ratings if m in folded.movies),
-        "rated_movie_ids": sorted(ratings),
-        "run_id": folded.model.run_id,
-        "factors": [float(x) for x in np.asarray(folded.user.vector, dtype=np.float32)],
-    }
-
-
-def top_genres(genre_lists: Any, n: int = TOP_GENRES) -> list[str]:
-    """The n most rated genres, ties by name (as pipeline.features computes them)."""
-    counts = Counter(g for genres in genre_lists for g in genres)
-    return [g for g, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
-
-
-def _write_ratings(
-    user_id: int, profile: Mapping[str, Any], ratings: Mapping[int, float], now: int, movies: Mapping[int, Mapping[str, Any]]
-) -> None:
-    demo = {k: profile[k] for k in ("age", "age_band", "gender", "occupation") if k in profile}
-    docs = []
-    for movie_id, rating in sorted(ratings.items()):
-        movie = movies.get(movie_id, {})
-        doc = {"user_id": int(user_id), "movie_id": movie_id, "rating": rating, "rated_at": now, **demo}
-        doc.update({k: movie[k] for k in ("title", "year", "genres") if movie.get(k) is not None})
-        docs.append((f"{user_id}-{movie_id}", doc))
-    written = store.bulk_put("ratings", docs)
-    log.info("user %s: %d ratings written", user_id, written)

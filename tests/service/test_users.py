@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from es_mappings import ACCOUNT_ID_MIN, INTEGER_MAX
 from service.model import ActiveModel
 from service.users import top_genres
 from tests.service.conftest import assert_no_trace
@@ -61,7 +62,7 @@ def test_new_user_is_folded_in_and_recommended_at_once(client, served, es):
     assert resp.status_code == 201
     user = resp.get_json()
     user_id = user["user_id"]
-    assert user_id == max(t.users) + 1
+    assert user_id == ACCOUNT_ID_MIN  # the allocator's first id, far above every dataset user id
     assert user["source"] == "folded_in" and user["age_band"] == "18-24" and user["rating_count"] == 3
     assert user["rated_movie_ids"] == sorted(ratings) and user["run_id"] == served.run_id
     assert user["top_genres"] == top_genres(t.movies[m]["genres"] for m in ratings)
@@ -109,12 +110,39 @@ def test_training_user_refolded_from_stored_plus_new_ratings(client, served):
 def test_existing_id_conflicts_and_unknown_movies_are_named(client, served):
     t = served.trained
     movie = with_vectors(t)[0]
-    taken = min(t.users)
-    resp = client.post("/users", json={"user_id": taken, "ratings": [{"movie_id": movie, "rating": 4}]})
+    chosen = client.post("/users", json={"user_id": ACCOUNT_ID_MIN + 5000, "ratings": [{"movie_id": movie, "rating": 4}]})
+    assert chosen.status_code == 201 and chosen.get_json()["user_id"] == ACCOUNT_ID_MIN + 5000
+    resp = client.post("/users", json={"user_id": ACCOUNT_ID_MIN + 5000, "ratings": [{"movie_id": movie, "rating": 4}]})
     assert resp.status_code == 409 and resp.get_json()["code"] == 409
     resp = client.post("/users", json={"ratings": [{"movie_id": movie, "rating": 4}, {"movie_id": 987654, "rating": 3}]})
     assert resp.status_code == 422
     assert resp.get_json()["errors"]["json"]["ratings"] == ["unknown movie ids: [987654]"]
     assert_no_trace(resp.get_json())
-    chosen = client.post("/users", json={"user_id": 5000, "ratings": [{"movie_id": movie, "rating": 4}]})
-    assert chosen.status_code == 201 and chosen.get_json()["user_id"] == 5000
+
+    assert client.get(f"/users/{ACCOUNT_ID_MIN + 5000}").get_json()["rated_movie_ids"] == [movie]
+
+
+@pytest.mark.parametrize("user_id", [1, 943, ACCOUNT_ID_MIN - 1, INTEGER_MAX + 1, 2**40])
+def test_a_chosen_id_outside_the_account_range_is_422_and_allocation_goes_on(client, served, user_id):
+    """Dataset ids (below ACCOUNT_ID_MIN) and ids an ES `integer` cannot hold are refused before anything is stored."""
+    movie = with_vectors(served.trained)[0]
+    resp = client.post("/users", json={"user_id": user_id, "ratings": [{"movie_id": movie, "rating": 4}]})
+    assert resp.status_code == 422
+    assert list(resp.get_json()["errors"]["json"]) == ["user_id"]
+    created = client.post("/users", json={"ratings": [{"movie_id": movie, "rating": 4}]})
+    assert created.status_code == 201 and created.get_json()["user_id"] == ACCOUNT_ID_MIN
+
+
+def test_the_largest_id_is_accepted_and_allocation_never_passes_it(client, served, es):
+    movie = with_vectors(served.trained)[0]
+    biggest = client.post("/users", json={"user_id": INTEGER_MAX, "ratings": [{"movie_id": movie, "rating": 4}]})
+    assert biggest.status_code == 201 and biggest.get_json()["user_id"] == INTEGER_MAX
+    nxt = client.post("/users", json={"ratings": [{"movie_id": movie, "rating": 4}]})
+    assert nxt.status_code == 201 and nxt.get_json()["user_id"] == ACCOUNT_ID_MIN
+    # the allocator at the top of the range: INTEGER_MAX is taken by the client above, and nothing lies beyond
+    es.index(index=f"{served.prefix}-ids", id="user_id", document={"next": INTEGER_MAX}, refresh=True)
+    full = client.post("/users", json={"ratings": [{"movie_id": movie, "rating": 4}]})
+    assert full.status_code == 503 and full.headers["Retry-After"]
+    assert_no_trace(full.get_json())
+    es.indices.refresh(index=f"{served.prefix}-feedback")
+    assert es.count(index=f"{served.prefix}-feedback")["count"] == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from es_mappings import ACCOUNT_ID_MIN, INTEGER_MAX
 from service.schemas import (
     MAX_NAME,
     Float,
@@ -38,7 +39,12 @@ class RatingsBodySchema(ma.Schema):
 
 
 class UserCreateSchema(RatingsBodySchema):
-    user_id = id_field("New user (default: the next free id)", 100001)
+    user_id = Integer(
+        validate=validate.Range(min=ACCOUNT_ID_MIN, max=INTEGER_MAX),
+        metadata={"description": f"New user's id, {ACCOUNT_ID_MIN} to {INTEGER_MAX} (the range accounts get; "
+                                 "dataset users are below it). Default: the next id the allocator hands out",
+                  "example": ACCOUNT_ID_MIN + 4242},
+    )
     age = Integer(validate=validate.Range(min=1, max=120), metadata={"description": "Age", "example": 31})
     gender = Text(validate=validate.Length(min=1, max=MAX_NAME), metadata={"description": "Gender", "example": "F"})
     occupation = Text(validate=validate.Length(min=1, max=MAX_NAME), metadata={"description": "Occupation", "example": "engineer"})
