@@ -51,7 +51,6 @@ DEFAULT_TRACK_TOTAL_HITS = 10_000
 # Search URL parameters Elasticsearch accepts and the double refuses as unsupported, not as unknown.
 UNSUPPORTED_PARAMS = {
     "q",
-    "scroll",
     "filter_path",
     "stored_fields",
     "docvalue_fields",
@@ -70,6 +69,7 @@ UNSUPPORTED_PARAMS = {
     "force_synthetic_source",
 }
 SEARCH_PARAMS = UNSUPPORTED_PARAMS | {
+    "scroll",  # tests/es_double/scroll.py
     "allow_no_indices",
     "allow_partial_search_results",
     "batched_reduce_size",
@@ -459,8 +459,15 @@ def execute_search(
 
 
 def _search_locked(
-    cluster: Cluster, expression: str | None, params: dict[str, str], request: SearchRequest, started: float
+    cluster: Cluster,
+    expression: str | None,
+    params: dict[str, str],
+    request: SearchRequest,
+    started: float,
+    *,
+    result_window: bool = True,
 ) -> tuple[int, dict[str, Any]]:
+    """`result_window=False`: no from + size limit (a scroll keeps every hit and checks its batch size itself)."""
     indices = cluster.resolve(
         expression,
         ignore_unavailable=params.get("ignore_unavailable") == "true",
@@ -510,7 +517,7 @@ def _search_locked(
             continue
         ctx = contexts[idx.name]
         try:
-            if request.from_ + request.size > idx.max_result_window:
+            if result_window and request.from_ + request.size > idx.max_result_window:
                 raise ShardFailure(
                     E.illegal_argument(
                         f"Result window is too large, from + size must be less than or equal to: [{idx.max_result_window}] "

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from tests.es_double import errors as E
+from tests.es_double import scroll
 from tests.es_double.analyzers import analyze_request
 from tests.es_double.errors import EsError
 from tests.es_double.faults import FaultState
@@ -158,6 +159,10 @@ class EsApp:
         r("POST,PUT", "/{index}/_bulk", EsApp.bulk)
         r("GET,POST", "/_mget", EsApp.mget)
         r("GET,POST", "/{index}/_mget", EsApp.mget)
+        r("GET,POST", "/_search/scroll", EsApp.scroll)
+        r("GET,POST", "/_search/scroll/{scroll_id}", EsApp.scroll)
+        r("DELETE", "/_search/scroll", EsApp.clear_scroll)
+        r("DELETE", "/_search/scroll/{scroll_id}", EsApp.clear_scroll)
         r("GET,POST", "/_search", EsApp.search)
         r("GET,POST", "/{index}/_search", EsApp.search)
         r("GET,POST", "/_analyze", EsApp.analyze)
@@ -636,6 +641,8 @@ class EsApp:
 
     # ------------------------------------------------------------------ search
     def search(self, request: Request, args: list[str]) -> Response:
+        if "scroll" in request.params:
+            return Response(200, scroll.start(self.cluster, args[0] if args else None, request.json(), request.params, request.path))
         status, body = execute_search(
             self.cluster, args[0] if args else None, request.json(), request.params, request.path
         )
@@ -657,6 +664,12 @@ class EsApp:
             spec = mapping.field(path)
             return spec.params if spec is not None and spec.type == "text" else None
         return Response(200, analyze_request(body, mapping.analysis, field_params))
+
+    def scroll(self, request: Request, args: list[str]) -> Response:
+        return Response(200, scroll.next_page(self.cluster, request.json(), request.params, args[0] if args else None))
+
+    def clear_scroll(self, request: Request, args: list[str]) -> Response:
+        return Response(*scroll.clear(self.cluster, request.json(), request.params, args[0] if args else None))
 
     def count(self, request: Request, args: list[str]) -> Response:
         return Response(

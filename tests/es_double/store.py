@@ -364,6 +364,7 @@ class Cluster:
 
     indices: dict[str, IndexState] = field(default_factory=dict)
     bulk_faults: list[BulkItemFault] = field(default_factory=list)
+    scrolls: dict[str, Any] = field(default_factory=dict)  # scroll id -> tests.es_double.scroll.ScrollContext
     lock: threading.RLock = field(default_factory=threading.RLock)
     cluster_uuid: str = field(default_factory=lambda: secrets.token_urlsafe(16)[:22])
     node_id: str = field(default_factory=lambda: secrets.token_urlsafe(16)[:22])
@@ -376,6 +377,7 @@ class Cluster:
         with self.lock:
             self.indices.clear()
             self.bulk_faults.clear()
+            self.scrolls.clear()
 
     # ------------------------------------------------------------------ refresh=wait_for
     def visibility_waiter(self, idx: IndexState) -> Callable[[], None] | None:
