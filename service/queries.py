@@ -378,11 +378,6 @@ def user_ratings(user_id: int, *, size: int = 5_000, after: int | None = None) -
     return body
 
 
-def max_user_id() -> dict[str, Any]:
-    """The highest user id in use, to allocate the next one."""
-    return {"size": 0, "aggs": {"max_user_id": {"max": {"field": "user_id"}}}}
-
-
 def genre_counts(profile: Mapping[str, str] | None = None, *, size: int = 50) -> dict[str, Any]:
     """Ratings per genre, over everyone or over the users of one demographic profile.
 

@@ -136,10 +136,12 @@ def render(prefix: str = DEFAULT_PREFIX) -> str:
                  queries.vocabulary(["age_band", "gender", "occupation"]),
                  "`age_band`, `gender` and `occupation` filters are checked against these."),
         "## Writes behind new users and ratings\n",
-        _request("A user's stored ratings (before folding in again)", ratings, queries.user_ratings(42),
-                 "Paged with `search_after` on movie id."),
-        _request("The next free user id", users, queries.max_user_id(),
-                 "The new user is then indexed with `op_type=create` and `refresh=wait_for`, its ratings with "
-                 "`_bulk?refresh=wait_for`."),
+        _request("A user's ratings in the served run (before folding in again)", ratings, queries.user_ratings(42),
+                 "Paged with `search_after` on movie id. The ratings given through the API are stored first in "
+                 "`movierec-feedback` (one document per user, written with `if_seq_no`/`if_primary_term`); they are "
+                 "read back with a real-time GET and merged with these, the latest rating per movie winning. The "
+                 "user is then indexed into the served run's users index with `if_seq_no`/`if_primary_term` "
+                 "(retried on 409) and `refresh=wait_for`, the new ratings with `_bulk?refresh=wait_for`. New "
+                 "account ids come from the allocator document `movierec-ids/_doc/user_id`, advanced the same way."),
     ]
     return "\n".join(sections)

@@ -230,7 +230,6 @@ def test_browse_and_lookups():
         "_source": ["movie_id", "rating", "rated_at"],
         "search_after": [40],
     }
-    assert queries.max_user_id() == {"size": 0, "aggs": {"max_user_id": {"max": {"field": "user_id"}}}}
 
 
 def test_user_filter():
