@@ -1,6 +1,9 @@
 """Cleaning with a rejects report: every dropped row is counted under one reason.
 
 Rules (in this order; a row gets the first reason that applies):
+- every table: `id_out_of_range` for an id that is not 1..2,147,483,647 (an ES `integer`); dataset
+  user ids must also stay below 1,000,000,000, where the ids of accounts created through the API
+  begin (es_mappings.ACCOUNT_ID_MIN).
 - ratings: `malformed` (wrong field count, non-numeric id, rating or time),
   `out_of_range` (not a value of the edition's scale: 1..5 whole stars for
   ml-100k / ml-1m, 0.5..5 half stars otherwise), `unknown_movie` (movie id not
@@ -51,14 +54,18 @@ from pipeline.datasets import Dataset
 from pipeline.errors import DatasetError, TooManyRejects
 from pipeline.loaders import (
     ERROR,
+    ID_OUT_OF_RANGE,
     LINE,
     MALFORMED,
+    MOVIE_ID_MAX,
     SCHEMAS,
+    USER_ID_MAX,
     RawTables,
     Record,
     Tables,
     conform,
     frame,
+    id_in_range,
     load_raw,
 )
 
@@ -70,25 +77,32 @@ DEFAULT_MAX_REJECT_SHARE = 0.01
 DEFAULT_SAMPLES = 5
 
 REASONS: dict[str, tuple[str, ...]] = {
-    "ratings": (MALFORMED, "out_of_range", "unknown_movie", "unknown_user", "duplicate"),
-    "movies": (MALFORMED, "duplicate_id", DUPLICATE_TITLE),
-    "users": (MALFORMED, "duplicate_id"),
-    "tags": (MALFORMED, "unknown_movie"),
-    "links": (MALFORMED, "unknown_movie"),
+    "ratings": (MALFORMED, ID_OUT_OF_RANGE, "out_of_range", "unknown_movie", "unknown_user", "duplicate"),
+    "movies": (MALFORMED, ID_OUT_OF_RANGE, "duplicate_id", DUPLICATE_TITLE),
+    "users": (MALFORMED, ID_OUT_OF_RANGE, "duplicate_id"),
+    "tags": (MALFORMED, ID_OUT_OF_RANGE, "unknown_movie"),
+    "links": (MALFORMED, ID_OUT_OF_RANGE, "unknown_movie"),
 }
 
 
 # --- small tables, in Python ----------------------------------------------------------------------
 
 
-def clean_records(records: list[Record], samples: int) -> tuple[list[tuple], dict[str, Any], dict[str, list[str]]]:
-    """Drop malformed lines and repeated ids (first line wins); returns kept rows, counts, samples."""
+def clean_records(
+    records: list[Record], samples: int, max_id: int = MOVIE_ID_MAX
+) -> tuple[list[tuple], dict[str, Any], dict[str, list[str]]]:
+    """Drop malformed lines, ids outside 1..max_id and repeated ids (first line wins); kept rows, counts, samples."""
     kept: list[tuple] = []
     seen: set[int] = set()
-    rejected = {MALFORMED: 0, "duplicate_id": 0}
+    rejected = {MALFORMED: 0, ID_OUT_OF_RANGE: 0, "duplicate_id": 0}
     found: dict[str, list[str]] = {}
     for values, line in records:
-        reason = MALFORMED if values is None else ("duplicate_id" if values[0] in seen else None)
+        if values is None:
+            reason: str | None = MALFORMED
+        elif not id_in_range(values[0], max_id):
+            reason = ID_OUT_OF_RANGE
+        else:
+            reason = "duplicate_id" if values[0] in seen else None
         if reason is None:
             seen.add(values[0])
             kept.append(values)
@@ -373,7 +387,7 @@ def clean(
 
     users = user_ids = None
     if raw.user_records is not None:
-        user_rows, entry, found = clean_records(raw.user_records, samples)
+        user_rows, entry, found = clean_records(raw.user_records, samples, USER_ID_MAX)
         report["tables"]["users"] = entry
         if found:
             report["samples"]["users"] = found

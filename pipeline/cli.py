@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from pipeline.errors import PipelineError
+from pipeline.es import install_log_redaction
 
 COMMAND_MODULES = (
     "pipeline.commands.data",  # data fetch / data summary
@@ -68,6 +69,7 @@ def _accept_verbose_anywhere(subparsers: argparse._SubParsersAction) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    install_log_redaction()
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -11,6 +11,7 @@ Environment (all optional):
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 DEFAULT_URL = "http://localhost:9200"
+_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<password>[^@/\s]*)@")
 
 # The Elasticsearch versions movierec runs against. The lower bound is where vectors are left out of
 # `_source` and the `exclude_vectors` source option (`_source_exclude_vectors`) that asks for them back
@@ -53,6 +55,40 @@ def check_version(number: str) -> tuple[int, int, int]:
     return found
 
 _FALSE = {"0", "false", "no", "off"}
+
+
+def redact_url(text: str) -> str:
+    """`text` with the password of every `scheme://user:password@host` in it replaced by `***`.
+
+    Use it on anything logged or printed that may hold a URL given by the user (ES_URL, --es-url,
+    KIBANA_URL, and error messages that repeat them).
+    """
+    return _CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:***@", str(text))
+
+
+def install_log_redaction() -> None:
+    """Mask URL passwords in every log record this process makes from now on, whatever logs it (idempotent).
+
+    A log record factory (not a handler filter) so records of every logger and every handler are covered,
+    gunicorn's and Spark's Python side included.
+    """
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "redacts_urls", False):
+        return
+
+    def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed call: leave it to logging's own error report
+            return record
+        clean = redact_url(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        return record
+
+    make_record.redacts_urls = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(make_record)
 
 
 def client_options(url: str | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:

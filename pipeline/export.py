@@ -246,8 +246,12 @@ def bulk_write(
     actions: Iterable[dict],
     settings: BulkSettings = BulkSettings(),
     sleep: Callable[[float], None] = time.sleep,
+    *,
+    require_alias: bool = False,
 ) -> PartitionStats:
     """Write `actions` with `streaming_bulk`, retrying what deserves it; never raises on item errors.
+
+    `require_alias`: every `_index` must be an alias (a deleted target fails instead of being auto-created).
 
     `streaming_bulk` retries items answered with a status in RETRY_STATUSES
     (with `raise_on_exception=False` a whole-request 5xx becomes such items
@@ -277,6 +281,7 @@ def bulk_write(
                     retry_on_status=RETRY_STATUSES,
                     raise_on_error=False,
                     raise_on_exception=False,
+                    **({"require_alias": True} if require_alias else {}),
                 ):
                     item = next(iter(info.values()))
                     done.add(str(item.get("_id")))
@@ -326,6 +331,7 @@ def write_partition(
     run_id: str | None,
     rank: int | None,
     settings: BulkSettings,
+    require_alias: bool = False,
 ) -> Iterator[dict]:
     """Runs on an executor: its own client, its rows as bulk actions, one stats dict back."""
     _executor_logging()
@@ -333,7 +339,7 @@ def write_partition(
     client = Elasticsearch(**{**client_options, "max_retries": 0})
     try:
         dicts = (row.asDict(recursive=True) if hasattr(row, "asDict") else dict(row) for row in rows)
-        stats = bulk_write(client, to_actions(dicts, index, kind, run_id=run_id, rank=rank), settings)
+        stats = bulk_write(client, to_actions(dicts, index, kind, run_id=run_id, rank=rank), settings, require_alias=require_alias)
     finally:
         client.close()
     rate = stats.ok / stats.seconds if stats.seconds > 0 else float("nan")
@@ -350,8 +356,12 @@ def export_frame(
     run_id: str | None = None,
     rank: int | None = None,
     settings: BulkSettings = BulkSettings(),
+    require_alias: bool = False,
 ) -> PartitionStats:
-    """Write a DataFrame into `index` from the executors; the summed partition stats."""
+    """Write a DataFrame into `index` from the executors; the summed partition stats.
+
+    `require_alias`: `index` is a (writer) alias and nothing may auto-create it (see indices.writer_alias).
+    """
     writer = functools.partial(
         write_partition,
         client_options=dict(client_options),
@@ -360,6 +370,7 @@ def export_frame(
         run_id=run_id,
         rank=rank,
         settings=settings,
+        require_alias=require_alias,
     )
     started = time.monotonic()
     results = df.rdd.mapPartitionsWithIndex(writer).collect()

@@ -41,6 +41,12 @@ def run_indices(prefix: str, run_id: str) -> dict[str, str]:
     return {kind: versioned_index(prefix, kind, run_id) for kind in RUN_KINDS}
 
 
+def writer_alias(index: str) -> str:
+    """The alias a run's export writes through (with `require_alias`): it goes when the index is deleted,
+    so a bulk request still in flight from a stopped run fails instead of auto-creating a half-filled index."""
+    return f"{index}-writer"
+
+
 def index_dims(vector_size: int, rank: int) -> dict[str, dict[str, int]]:
     """dense_vector dims per kind: `factors` has the model's vector size, `factors_unit` the rank."""
     return {"movies": {"factors": vector_size, "factors_unit": rank}, "users": {"factors": vector_size}, "ratings": {}}
@@ -72,11 +78,11 @@ def ensure_runs_index(es: Elasticsearch, prefix: str) -> bool:
 
 
 def create_run_indices(es: Elasticsearch, prefix: str, run_id: str, vector_size: int, rank: int) -> dict[str, str]:
-    """Create this run's movies/users/ratings indices; a name clash is an error (run ids are unique)."""
+    """Create this run's movies/users/ratings indices, each with its writer alias; a name clash is an error."""
     names = run_indices(prefix, run_id)
     dims = index_dims(vector_size, rank)
     for kind, index in names.items():
-        es.indices.create(index=index, **es_mappings.index_body(kind, dims[kind]))
+        es.indices.create(index=index, aliases={writer_alias(index): {}}, **es_mappings.index_body(kind, dims[kind]))
         log.info("created %s", index)
     return names
 
@@ -191,27 +197,54 @@ def swap_aliases(es: Elasticsearch, prefix: str, new: Mapping[str, str]) -> dict
 # --------------------------------------------------------------------------- pruning
 
 
-def prune_plan(existing: Mapping[str, int], prefix: str, keep: int, protect: Iterable[str] = ()) -> list[str]:
-    """Versioned indices to delete: per kind all but the `keep` newest; never a protected (live) one.
+def prune_plan(
+    existing: Mapping[str, int],
+    prefix: str,
+    keep: int,
+    protect: Iterable[str] = (),
+    statuses: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Versioned indices to delete: all but the `keep` newest succeeded runs', runs in progress and protected ones.
 
-    `existing` maps index names to their creation time (ms, `index.creation_date`). Age comes from
-    that, not from the name: two runs started in the same second have run ids whose order is their
-    random suffix's. The run id only breaks ties.
+    `existing` maps index names to their creation time (ms, `index.creation_date`). A run's age is its
+    indices' newest creation time, not its name: two runs started in the same second have run ids whose
+    order is their random suffix's. `statuses` maps run ids to their record's status: a failed or
+    abandoned run (or one without a record) never takes a kept place; a `running` one is kept (another
+    process is exporting it). None: every run counts as succeeded. A run with an index in `protect` (what
+    the aliases serve) keeps all its indices.
     """
     if keep < 1:
         raise ValueError("keep must be >= 1 (the live run is always kept)")
     protected = set(protect)
+    found: dict[str, dict[str, str]] = {}  # run id -> kind -> index
+    for index in existing:
+        for kind in RUN_KINDS:
+            run_id = run_id_of(index, prefix, kind)
+            if run_id:
+                found.setdefault(run_id, {})[kind] = index
+    age = {run_id: max(existing[i] for i in named.values()) for run_id, named in found.items()}
+
+    def status(run_id: str) -> str | None:
+        return "succeeded" if statuses is None else statuses.get(run_id)
+
+    succeeded = sorted((r for r in found if status(r) == "succeeded"), key=lambda r: (age[r], r), reverse=True)
+    kept = set(succeeded[:keep]) | {r for r in found if status(r) == "running"}
+    kept |= {r for r, named in found.items() if protected & set(named.values())}
     doomed = []
     for kind in RUN_KINDS:
-        mine = [i for i in existing if run_id_of(i, prefix, kind)]
-        mine.sort(key=lambda i: (existing[i], run_id_of(i, prefix, kind)), reverse=True)
-        doomed.extend(i for i in mine[keep:] if i not in protected)
+        mine = sorted(((r, named[kind]) for r, named in found.items() if kind in named), key=lambda p: (age[p[0]], p[0]), reverse=True)
+        doomed.extend(index for run_id, index in mine if run_id not in kept)
     return doomed
 
 
 def prune(es: Elasticsearch, prefix: str, keep: int = DEFAULT_KEEP) -> list[str]:
-    """Delete old versioned indices, keeping the newest `keep` per kind and whatever an alias serves."""
+    """Delete old versioned indices: keep the newest `keep` succeeded runs, runs in progress and what an alias serves."""
     found = es.indices.get(index=f"{prefix}-*", expand_wildcards="open,closed").body
     existing = {name: int(info["settings"]["index"]["creation_date"]) for name, info in found.items()}
     live = [i for targets in alias_targets(es, prefix).values() for i in targets]
-    return delete_indices(es, prune_plan(existing, prefix, keep, live))
+    run_ids = sorted({r for name in existing for kind in RUN_KINDS if (r := run_id_of(name, prefix, kind))})
+    statuses: dict[str, str] = {}
+    if run_ids:
+        resp = es.search(index=runs_index(prefix), size=len(run_ids), query={"ids": {"values": run_ids}}, source=["status"])
+        statuses = {hit["_id"]: str(hit["_source"].get("status")) for hit in resp["hits"]["hits"]}
+    return delete_indices(es, prune_plan(existing, prefix, keep, live, statuses))

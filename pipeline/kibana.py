@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import PipelineError
+from pipeline.es import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -427,7 +428,7 @@ class KibanaClient:
             resp = self.status(timeout=request_timeout)
             if resp.status in (401, 403):
                 raise KibanaError(
-                    f"Kibana at {self.settings.url} refused the credentials ({resp.status}): {resp.message()}",
+                    f"Kibana at {redact_url(self.settings.url)} refused the credentials ({resp.status}): {resp.message()}",
                     resp.status,
                     resp.json(),
                 )
@@ -437,7 +438,7 @@ class KibanaClient:
             return resp.status == 200 and _is_ready(data, level), f"HTTP {resp.status}, level {level or 'unknown'}"
 
         try:
-            wait_until(probe, f"Kibana at {self.settings.url}", timeout, interval, clock, sleep)
+            wait_until(probe, f"Kibana at {redact_url(self.settings.url)}", timeout, interval, clock, sleep)
         except TimeoutError as exc:
             raise KibanaError(str(exc)) from exc
         return seen["data"]

@@ -37,6 +37,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DataType, StringType, StructType
 
+from es_mappings import ACCOUNT_ID_MIN, INTEGER_MAX
 from pipeline import columns as C
 from pipeline.datasets import (
     AGE_CODES_1M,
@@ -54,6 +55,11 @@ log = logging.getLogger(__name__)
 LINE = "_line"
 ERROR = "_error"
 MALFORMED = "malformed"
+ID_OUT_OF_RANGE = "id_out_of_range"
+# Ids the canonical tables hold: positive and within an ES `integer` (Spark IntegerType); dataset user ids
+# also stay below the range the API gives accounts (es_mappings.ACCOUNT_ID_MIN), so the two never collide.
+MOVIE_ID_MAX = INTEGER_MAX
+USER_ID_MAX = ACCOUNT_ID_MIN - 1
 
 _TITLE_YEAR = re.compile(
     r"^(?P<title>.*?)\s*\((?P<year>\d{4})(?:\s*[-–]\s*(?:\d{4})?)?\)(?P<note>\s*\([A-Z]{1,3}\))?\s*$"
@@ -227,6 +233,11 @@ def parse_user(line: str, dataset: Dataset) -> tuple | None:
     return int(user), int(age), gender.strip() or None, OCCUPATIONS_1M[code], zipcode.strip() or None
 
 
+def id_in_range(value: int, highest: int) -> bool:
+    """An id the canonical tables can hold: 1..highest (MOVIE_ID_MAX, or USER_ID_MAX for users)."""
+    return 1 <= value <= highest
+
+
 def read_records(path: Path, table: TableFile, parse) -> list[Record]:
     """Parse a small file line by line; a line `parse` rejects is kept with None values."""
     return [(parse(line), line) for line in read_lines(path, table)]
@@ -249,13 +260,22 @@ def _text(spark: SparkSession, path: Path, table: TableFile) -> DataFrame:
     return lines
 
 
-def _tag_errors(df: DataFrame, schema: StructType, ok: Column) -> DataFrame:
-    """Null every canonical column of the rows that failed, and set ERROR."""
-    good = F.coalesce(ok, F.lit(False))
+def _tag_errors(df: DataFrame, schema: StructType, ok: Column, in_range: Column | None = None) -> DataFrame:
+    """Null every canonical column of the rows that failed, and set ERROR (malformed, else id_out_of_range)."""
+    parsed = F.coalesce(ok, F.lit(False))
+    good = parsed if in_range is None else parsed & F.coalesce(in_range, F.lit(False))
     cols = [F.when(good, F.col(f.name)).alias(f.name) for f in schema.fields]
-    return df.select(
-        *cols, F.col(LINE), F.when(good, F.lit(None).cast("string")).otherwise(F.lit(MALFORMED)).alias(ERROR)
-    )
+    error = F.when(good, F.lit(None).cast("string")).when(~parsed, F.lit(MALFORMED)).otherwise(F.lit(ID_OUT_OF_RANGE))
+    return df.select(*cols, F.col(LINE), error.alias(ERROR))
+
+
+def _ids_in_range(**highest: int) -> Column:
+    """Every named id column within 1..its highest value."""
+    checks = [F.col(name).between(1, top) for name, top in highest.items()]
+    out = checks[0]
+    for check in checks[1:]:
+        out = out & check
+    return out
 
 
 def _ratings_frame(spark: SparkSession, path: Path, table: TableFile) -> DataFrame:
@@ -264,14 +284,14 @@ def _ratings_frame(spark: SparkSession, path: Path, table: TableFile) -> DataFra
     parsed = lines.select(
         F.col(LINE),
         F.size(parts).alias("_n"),
-        F.trim(F.get(parts, 0)).try_cast("int").alias(C.USER),
-        F.trim(F.get(parts, 1)).try_cast("int").alias(C.MOVIE),
+        F.trim(F.get(parts, 0)).try_cast("long").alias(C.USER),
+        F.trim(F.get(parts, 1)).try_cast("long").alias(C.MOVIE),
         F.trim(F.get(parts, 2)).try_cast("float").alias(C.RATING),
         F.trim(F.get(parts, 3)).try_cast("long").alias(C.TS),
     )
     ok = (F.col("_n") == len(table.fields)) & F.col(C.USER).isNotNull() & F.col(C.MOVIE).isNotNull()
     ok = ok & F.col(C.RATING).isNotNull() & F.col(C.TS).isNotNull()
-    return _tag_errors(parsed, C.RATINGS_SCHEMA, ok)
+    return _tag_errors(parsed, C.RATINGS_SCHEMA, ok, _ids_in_range(**{C.USER: USER_ID_MAX, C.MOVIE: MOVIE_ID_MAX}))
 
 
 def _unquote(name: str) -> Column:
@@ -298,13 +318,13 @@ def _tags_frame(spark: SparkSession, path: Path, table: TableFile) -> DataFrame:
     tag = _unquote("_tag_raw") if table.quoted else F.col("_tag_raw")
     parsed = matched.select(
         F.col(LINE),
-        F.col("_u").try_cast("int").alias(C.USER),
-        F.col("_m").try_cast("int").alias(C.MOVIE),
+        F.col("_u").try_cast("long").alias(C.USER),
+        F.col("_m").try_cast("long").alias(C.MOVIE),
         tag.alias(C.TAG),
         F.col("_t").try_cast("long").alias(C.TS),
     )
     ok = F.col(C.USER).isNotNull() & F.col(C.MOVIE).isNotNull() & F.col(C.TS).isNotNull()
-    return _tag_errors(parsed, C.TAGS_SCHEMA, ok)
+    return _tag_errors(parsed, C.TAGS_SCHEMA, ok, _ids_in_range(**{C.USER: USER_ID_MAX, C.MOVIE: MOVIE_ID_MAX}))
 
 
 def _links_frame(spark: SparkSession, path: Path, table: TableFile) -> DataFrame:
@@ -312,11 +332,11 @@ def _links_frame(spark: SparkSession, path: Path, table: TableFile) -> DataFrame
     lines = _text(spark, path, table)
     parsed = lines.select(
         F.col(LINE),
-        F.regexp_extract(F.col(LINE), pattern, 1).try_cast("int").alias(C.MOVIE),
+        F.regexp_extract(F.col(LINE), pattern, 1).try_cast("long").alias(C.MOVIE),
         F.nullif(F.regexp_extract(F.col(LINE), pattern, 2), F.lit("")).alias(C.IMDB_ID),
         F.nullif(F.regexp_extract(F.col(LINE), pattern, 3), F.lit("")).alias(C.TMDB_ID),
     )
-    return _tag_errors(parsed, C.LINKS_SCHEMA, F.col(C.MOVIE).isNotNull())
+    return _tag_errors(parsed, C.LINKS_SCHEMA, F.col(C.MOVIE).isNotNull(), _ids_in_range(**{C.MOVIE: MOVIE_ID_MAX}))
 
 
 # --- public API ---------------------------------------------------------------------------------
@@ -361,7 +381,7 @@ def good_rows(raw: DataFrame | None, table: str) -> DataFrame | None:
 
 
 def load(spark: SparkSession, name: str | Dataset, data_dir: str | Path) -> Tables:
-    """The edition's tables in the canonical schemas, malformed lines dropped (not otherwise cleaned).
+    """The edition's tables in the canonical schemas, malformed lines and out-of-range ids dropped (not otherwise cleaned).
 
     `data_dir` is the parent folder holding e.g. `ml-100k/`, or that folder
     itself. For counted and reported rejects use `pipeline.clean.load_clean`.
@@ -369,10 +389,12 @@ def load(spark: SparkSession, name: str | Dataset, data_dir: str | Path) -> Tabl
     raw = load_raw(spark, name, data_dir)
     users = None
     if raw.user_records is not None:
-        users = frame(spark, [v for v, _ in raw.user_records if v is not None], C.USERS_SCHEMA)
+        rows = [v for v, _ in raw.user_records if v is not None and id_in_range(v[0], USER_ID_MAX)]
+        users = frame(spark, rows, C.USERS_SCHEMA)
     return Tables(
         ratings=good_rows(raw.ratings, "ratings"),
-        movies=frame(spark, [v for v, _ in raw.movie_records if v is not None], C.MOVIES_SCHEMA),
+        movies=frame(spark, [v for v, _ in raw.movie_records if v is not None and id_in_range(v[0], MOVIE_ID_MAX)],
+                     C.MOVIES_SCHEMA),
         users=users,
         tags=good_rows(raw.tags, "tags"),
         links=good_rows(raw.links, "links"),

@@ -23,6 +23,7 @@ from pipeline.indices import live_run_id, runs_index
 log = logging.getLogger(__name__)
 
 RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"
+ABANDONED = "abandoned"  # left `running` by a process that died (pipeline.publish.hygiene)
 
 
 def new_run_id(now: dt.datetime | None = None, token: str | None = None) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
+from collections.abc import Mapping
 
 from pyspark.sql import SparkSession
 
@@ -21,6 +23,18 @@ EXECUTOR_WAIT_S = 120.0
 class NoExecutors(PipelineError):
     """A standalone cluster gave the application no executor: no worker offers what each executor asks for."""
 
+PYTHON_CONF = "spark.pyspark.python"
+
+
+def worker_python(conf: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """The Python Spark's workers run: `spark.pyspark.python`, else $PYSPARK_PYTHON, else this interpreter.
+
+    Spark's own default is whichever `python3` is first on PATH; from an unactivated virtualenv that is
+    the system Python, which lacks this package (the export fails with ModuleNotFoundError: pipeline).
+    """
+    env = os.environ if environ is None else environ
+    return (conf or {}).get(PYTHON_CONF) or env.get("PYSPARK_PYTHON") or sys.executable
+
 
 def get_spark(
     app_name: str = "movierec",
@@ -31,7 +45,8 @@ def get_spark(
 
     Under `spark-submit` (which starts the JVM and passes its gateway port)
     the master it was given is kept; otherwise `master` or `local[*]`.
-    Shuffle partitions are kept small: MovieLens fits in memory.
+    Shuffle partitions are kept small: MovieLens fits in memory. The workers'
+    Python is `worker_python(conf)`.
     """
     builder = SparkSession.builder.appName(app_name)
     if master:
@@ -50,9 +65,14 @@ def get_spark(
         "spark.executorEnv.MKL_NUM_THREADS": "1",
     }
     settings.update(conf or {})
+    python = worker_python(conf)
+    settings[PYTHON_CONF] = python
     for key, value in settings.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
+    # PySpark launches workers with SparkContext.pythonExec, which it reads from $PYSPARK_PYTHON only.
+    session.sparkContext.pythonExec = python
+    log.debug("Spark workers run %s", python)
     if session.sparkContext.master.startswith("spark://"):
         wait_for_executors(session, float(session.conf.get(EXECUTOR_WAIT_KEY, str(EXECUTOR_WAIT_S))))
     return session

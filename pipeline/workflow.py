@@ -1,15 +1,18 @@
 """`movierec run`: data in, a verified model served behind the aliases, a run record out.
 
-    check cluster ─► record "running" ─► load+clean ─► features ─► (tune) ─► (evaluate)
-      ─► train on everything ─► create versioned indices ─► export (executors)
-      ─► refresh + verify counts and sampled vectors ─► serving fidelity (kNN vs exact, HNSW estimate)
-      ─► ONE atomic alias swap
-      ─► record "succeeded", flip `active` ─► prune old indices
+    check cluster ─► mark dead runs abandoned ─► record "running" (heartbeat from here on)
+      ─► read online feedback (snapshot) ─► load+clean ─► dataset + feedback ─► features
+      ─► (tune) ─► (evaluate, dataset only) ─► train on everything ─► create versioned indices
+      ─► export (executors) ─► refresh + verify counts and sampled vectors
+      ─► serving fidelity (kNN vs exact, HNSW estimate) ─► ONE atomic alias swap
+      ─► re-fold users whose feedback changed during the run ─► record "succeeded", flip `active`
+      ─► prune old indices
 
-Anything failing before the swap leaves the aliases where they were: the run
-is recorded as failed with its errors, and its new indices are deleted unless
-`keep_failed`. The Spark half (`prepare`) and the Elasticsearch half are
-separate so a prepared model can be published again (and tests train once).
+Anything failing before the swap, SIGTERM and SIGINT included, leaves the aliases
+where they were: Spark jobs are cancelled, the run is recorded as failed with its
+errors, and its new indices are deleted unless `keep_failed`. The Spark half
+(`prepare`) and the Elasticsearch half are separate so a prepared model can be
+published again (and tests train once).
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ import es_mappings
 from pipeline import datasets, export, indices, runs
 from pipeline.als import ALSParams, TrainedModel, coerce_params
 from pipeline.errors import ExportError, PipelineError
-from pipeline.es import UnsupportedVersion, check_version, client_options
+from pipeline.es import UnsupportedVersion, check_version, client_options, redact_url
+from pipeline.publish import hygiene
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,8 @@ class RunConfig:
     bulk: per-partition bulk settings.
     export_partitions: minimum partitions (parallel bulk writers) per index (None: Spark's default parallelism).
     max_reject_share: cleaning's reject threshold.
+    stale_after_s: a `running` run whose heartbeat is older than this is taken for dead and marked abandoned
+        (default 120; the heartbeat comes every stale_after_s / 8 seconds, at most every 15).
     """
 
     dataset: str
@@ -74,10 +80,13 @@ class RunConfig:
     bulk: export.BulkSettings = field(default_factory=export.BulkSettings)
     export_partitions: int | None = None
     max_reject_share: float = 0.01
+    stale_after_s: float = hygiene.DEFAULT_STALE_AFTER_S
 
     def __post_init__(self) -> None:
         if self.keep < 1:
             raise ValueError("keep must be >= 1")
+        if self.stale_after_s <= 0:
+            raise ValueError("stale_after_s must be > 0")
         if self.sample_size < 0:
             raise ValueError("sample_size must be >= 0")
 
@@ -96,6 +105,9 @@ class Prepared:
     metrics: dict[str, float] = field(default_factory=dict)
     evaluation: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    online: dict[str, int] = field(default_factory=dict)  # online feedback trained on (counts for the record)
+    snapshot: dict[int, tuple[int, int]] = field(default_factory=dict)  # feedback versions trained on
+    untrained: list[int] = field(default_factory=list)  # feedback users the model has no row for
 
     def unpersist(self) -> None:
         for frame in self.frames.values():
@@ -137,14 +149,16 @@ def check_cluster(es: Elasticsearch, url: str) -> dict:
     try:
         info = es.options(request_timeout=CONNECT_TIMEOUT_S, max_retries=0).info()
     except ApiError as exc:
-        raise ExportError(f"Elasticsearch at {url} answered {exc.status_code}: {exc.message} (check ES_API_KEY / ES_USERNAME)") from exc
+        raise ExportError(
+            f"Elasticsearch at {redact_url(url)} answered {exc.status_code}: {exc.message} (check ES_API_KEY / ES_USERNAME)"
+        ) from exc
     except TransportError as exc:
-        raise ExportError(f"Elasticsearch at {url} is unreachable: {exc}") from exc
-    log.info("Elasticsearch %s at %s", info["version"]["number"], url)
+        raise ExportError(f"Elasticsearch at {redact_url(url)} is unreachable: {redact_url(str(exc))}") from exc
+    log.info("Elasticsearch %s at %s", info["version"]["number"], redact_url(url))
     try:
         check_version(info["version"]["number"])
     except UnsupportedVersion as exc:
-        raise ExportError(f"{exc} (at {url})") from exc
+        raise ExportError(f"{exc} (at {redact_url(url)})") from exc
     return dict(info)
 
 
@@ -206,35 +220,52 @@ def _evaluate(spark: Any, tables: Any, config: RunConfig, timer: _Timer) -> tupl
     return params, dict(measured.get("metrics", {})), report
 
 
-def prepare(spark: Any, config: RunConfig, timer: _Timer | None = None) -> Prepared:
-    """Load, clean, build features, optionally tune/evaluate, train on all data, shape the export frames.
+def prepare(spark: Any, config: RunConfig, timer: _Timer | None = None, online: Any = None) -> Prepared:
+    """Load, clean, add the online feedback, build features, optionally tune/evaluate, train, shape the export frames.
 
-    `timer` (run_pipeline's) records each step's seconds and which step is running.
+    `timer` (run_pipeline's) records each step's seconds and which step is running. `online`
+    (pipeline.data.feedback.OnlineFeedback) is trained on with the dataset; tuning and evaluation use the
+    dataset alone, so their figures stay comparable with the published ones.
     """
-    from pipeline import als, clean, features
+    from pipeline.model.checkpoints import run_checkpoint_dir
 
     timer = timer or _Timer({})
+    with run_checkpoint_dir(spark):
+        return _prepare(spark, config, timer, online)
+
+
+def _prepare(spark: Any, config: RunConfig, timer: _Timer, online: Any) -> Prepared:
+    from pipeline import als, clean, features
+    from pipeline.data import feedback
+
     with timer.step("hash_inputs"):
         files = input_files(config.dataset, config.data_dir)
     with timer.step("load"):
         tables, report = clean.load_clean(spark, config.dataset, config.data_dir, max_reject_share=config.max_reject_share)
+    merged = clean.merged_by_canonical(report)
+    online_counts: dict[str, int] = {}
+    train_tables = tables
+    if online is not None:
+        with timer.step("add_feedback"):
+            train_tables, online_counts = feedback.merge(tables, online, merged)
     with timer.step("features"):
         # cached: user features feed both the users and the ratings documents
-        merged = clean.merged_by_canonical(report)
-        movie_feats = features.movie_features(tables.ratings, tables.movies, tables.links, tables.tags, merged=merged or None).cache()
-        user_feats = features.user_features(tables.ratings, tables.movies, tables.users).cache()
+        movie_feats = features.movie_features(
+            train_tables.ratings, train_tables.movies, train_tables.links, train_tables.tags, merged=merged or None
+        ).cache()
+        user_feats = features.user_features(train_tables.ratings, train_tables.movies, train_tables.users).cache()
     params, metrics, evaluation = config.params, {}, {}
     if config.tune or config.evaluate:
         params, metrics, evaluation = _evaluate(spark, tables, config, timer)
     with timer.step("train"):
-        model = als.train(tables.ratings, params)
+        model = als.train(train_tables.ratings, params)
         if model.item_bias is not None and model.user_bias is not None:
             model.meta["biases"] = {"items": _bias_summary(model.item_bias), "users": _bias_summary(model.user_bias)}
     with timer.step("frames"):
         frames = {
             "movies": export.movie_frame(movie_feats, model.item_factors),
             "users": export.user_frame(user_feats, model.user_factors),
-            "ratings": export.rating_frame(tables.ratings, tables.movies, user_feats),
+            "ratings": export.rating_frame(train_tables.ratings, train_tables.movies, user_feats),
         }
         wanted = config.export_partitions or spark.sparkContext.defaultParallelism
         for kind, frame in frames.items():
@@ -246,9 +277,13 @@ def prepare(spark: Any, config: RunConfig, timer: _Timer | None = None) -> Prepa
             "movies": _vector_sample(frames["movies"], "movie_id", config.sample_size),
             "users": _vector_sample(frames["users"], "user_id", config.sample_size),
         }
+        untrained = _untrained(spark, frames["users"], online.snapshot) if online is not None else []
     movie_feats.unpersist()
     user_feats.unpersist()
+    feedback.release(train_tables, tables)
     clean.unpersist(tables)  # the export frames are cached and materialised by the counts
+    if online is not None:
+        online.unpersist()
     log.info("to export: %s", counts)
     return Prepared(
         dataset=config.dataset,
@@ -261,7 +296,18 @@ def prepare(spark: Any, config: RunConfig, timer: _Timer | None = None) -> Prepa
         metrics=metrics,
         evaluation=evaluation,
         timings=dict(timer.timings),
+        online=online_counts,
+        snapshot=dict(online.snapshot) if online is not None else {},
+        untrained=untrained,
     )
+
+
+def _untrained(spark: Any, users: Any, snapshot: Mapping[int, Any]) -> list[int]:
+    """Users with feedback who have no row among the users to export (none of their movies is in the dataset)."""
+    if not snapshot:
+        return []
+    ids = spark.createDataFrame([(int(u),) for u in snapshot], "user_id int")
+    return sorted(int(r[0]) for r in ids.join(users.select("user_id"), "user_id", "left_anti").collect())
 
 
 # --------------------------------------------------------------------------- Elasticsearch half
@@ -271,7 +317,8 @@ def _export_all(prepared: Prepared, names: Mapping[str, str], opts: Mapping[str,
     for kind in indices.RUN_KINDS:
         with timer.step(f"export_{kind}"):
             stats = export.export_frame(
-                prepared.frames[kind], opts, names[kind], kind, run_id=run_id, rank=prepared.model.rank, settings=config.bulk
+                prepared.frames[kind], opts, indices.writer_alias(names[kind]), kind, run_id=run_id, rank=prepared.model.rank,
+                settings=config.bulk, require_alias=True,
             )
         if stats.failed or stats.ok != prepared.counts[kind]:
             raise ExportError(
@@ -318,12 +365,17 @@ def run_pipeline(
 
     `spark`: a session to use (default: built from `config.master`).
     `prepared`: publish the result of an earlier `prepare` instead of training again.
+    SIGTERM / SIGINT (main thread only) raise hygiene.Interrupted after the failure is recorded.
     """
+    from service import feedback
+
     opts = client_options(config.es_url, environ)
     url = opts["hosts"][0]
     es = Elasticsearch(**opts)
     check_cluster(es, url)
     indices.ensure_runs_index(es, config.prefix)
+    feedback.ensure_indices(es, config.prefix)
+    hygiene.abandon_stale(es, config.prefix, config.stale_after_s)
 
     started = dt.datetime.now(dt.timezone.utc)
     run_id = runs.new_run_id(started)
@@ -335,18 +387,67 @@ def run_pipeline(
         config.prefix,
         runs.run_record(run_id, dataset=config.dataset, started_at=started, params=config.params.to_dict()),
     )
-    log.info("run %s started (%s → %s)", run_id, config.dataset, url)
+    log.info("run %s started (%s → %s)", run_id, config.dataset, redact_url(url))
+    beat = min(15.0, config.stale_after_s / 8)
+    with hygiene.interruptible(), hygiene.Heartbeat(es, config.prefix, run_id, beat):
+        prepared, previous, serving = _train_and_swap(es, opts, config, run_id, started, names, timer, spark, prepared)
+        refolded, refold_errors = _refold(es, config.prefix, run_id, prepared, timer)
+        finished = dt.datetime.now(dt.timezone.utc)
+        done = runs.finish_fields(
+            runs.SUCCEEDED,
+            started,
+            finished,
+            timings=timings,
+            counts={**prepared.counts, "rejected": prepared.rejected, **prepared.online, "refolded_users": len(refolded)},
+            metrics=prepared.metrics,
+            errors=refold_errors,
+        )
+        done["model"] = {**prepared.model.meta, **prepared.evaluation, "serving_fidelity": serving}
+        try:
+            runs.update_run(es, config.prefix, run_id, done)
+            runs.sync_active(es, config.prefix)
+        except (ApiError, TransportError) as exc:  # served already: the alias is the truth, the record lags
+            log.error("run %s is served, but its record could not be updated: %s", run_id, exc)
+        with timer.step("prune"):
+            try:
+                hygiene.abandon_stale(es, config.prefix, config.stale_after_s)  # runs that died while this one trained
+                pruned = indices.prune(es, config.prefix, config.keep)
+            except (ApiError, TransportError) as exc:  # the run is served already; pruning can wait for the next
+                log.warning("pruning old indices failed: %s", exc)
+                pruned = []
+    log.info("run %s succeeded: aliases moved from %s; pruned %s", run_id, {k: v for k, v in previous.items() if v}, pruned)
+    return RunResult(runs.get_run(es, config.prefix, run_id), prepared)
+
+
+def _train_and_swap(
+    es: Elasticsearch,
+    opts: Mapping[str, Any],
+    config: RunConfig,
+    run_id: str,
+    started: dt.datetime,
+    names: Mapping[str, str],
+    timer: _Timer,
+    spark: Any,
+    prepared: Prepared | None,
+) -> tuple[Prepared, dict[str, list[str]], dict[str, Any]]:
+    """Everything up to and including the alias swap: (prepared, what the aliases served before, serving fidelity).
+
+    On any failure: Spark jobs stopped, the failure recorded, raised.
+    """
     created = False
-    swapped = False
+    session = spark
     try:
         if prepared is None:
+            from pipeline.data import feedback as online_feedback
             from pipeline.spark import get_spark
 
             with timer.step("spark"):
                 session = spark or get_spark("movierec-run", master=config.master, conf=dict(config.spark_conf))
-            prepared = prepare(session, config, timer)
+            with timer.step("read_feedback"):
+                online = online_feedback.read(session, es, opts, config.prefix)
+            prepared = prepare(session, config, timer, online=online)
         else:
-            timings.update({f"{k} (prepared)": v for k, v in prepared.timings.items()})
+            timer.timings.update({f"{k} (prepared)": v for k, v in prepared.timings.items()})
         model = prepared.model
         runs.update_run(
             es,
@@ -366,36 +467,39 @@ def run_pipeline(
             serving = serving_fidelity(es, names["movies"], prepared.model)
         with timer.step("swap"):
             previous = indices.swap_aliases(es, config.prefix, names)
-            swapped = True
     except (Exception, KeyboardInterrupt) as exc:
-        _record_failure(es, config, run_id, started, timer, exc, names if created and not swapped else {}, prepared)
+        _stop_spark_jobs(session)  # executors must stop writing before the indices go
+        _record_failure(es, config, run_id, started, timer, exc, names if created else {}, prepared)
         if isinstance(exc, (PipelineError, KeyboardInterrupt)):
             raise
         raise PipelineError(f"run {run_id} failed in step {timer.current}: {type(exc).__name__}: {exc}") from exc
+    return prepared, previous, serving
 
-    finished = dt.datetime.now(dt.timezone.utc)
-    done = runs.finish_fields(
-        runs.SUCCEEDED,
-        started,
-        finished,
-        timings=timings,
-        counts={**prepared.counts, "rejected": prepared.rejected},
-        metrics=prepared.metrics,
-    )
-    done["model"] = {**prepared.model.meta, **prepared.evaluation, "serving_fidelity": serving}
-    try:
-        runs.update_run(es, config.prefix, run_id, done)
-        runs.sync_active(es, config.prefix)
-    except (ApiError, TransportError) as exc:  # served already: the alias is the truth, the record lags
-        log.error("run %s is served, but its record could not be updated: %s", run_id, exc)
-    with timer.step("prune"):
+
+def _refold(es: Elasticsearch, prefix: str, run_id: str, prepared: Prepared, timer: _Timer) -> tuple[list[int], list[dict]]:
+    """Fold in the users whose feedback the run did not train on; errors are recorded, the run stands (it is served)."""
+    from pipeline.publish import refold
+
+    with timer.step("refold"):
         try:
-            pruned = indices.prune(es, config.prefix, config.keep)
-        except (ApiError, TransportError) as exc:  # the run is served already; pruning can wait for the next
-            log.warning("pruning old indices failed: %s", exc)
-            pruned = []
-    log.info("run %s succeeded: aliases moved from %s; pruned %s", run_id, {k: v for k, v in previous.items() if v}, pruned)
-    return RunResult(runs.get_run(es, config.prefix, run_id), prepared)
+            return refold.refold(es, prefix, runs.get_run(es, prefix, run_id), prepared.snapshot, prepared.untrained), []
+        except Exception as exc:  # noqa: BLE001 - served already: the service folds a missing user in on first use
+            log.error("run %s is served, but re-folding users with new feedback failed: %s", run_id, exc)
+            return [], [_error_entry("refold", exc)]
+
+
+def _stop_spark_jobs(session: Any, wait_s: float = 30.0) -> None:
+    """Cancel the session's jobs and wait for them to end (their Python workers are killed with their tasks)."""
+    if session is None:
+        return
+    try:
+        sc = session.sparkContext
+        sc.cancelAllJobs()
+        deadline = time.monotonic() + wait_s
+        while sc.statusTracker().getActiveJobsIds() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    except Exception as exc:  # noqa: BLE001 - a JVM already gone has no jobs left
+        log.info("could not cancel Spark jobs (%s); going on with the cleanup", exc)
 
 
 def _record_failure(

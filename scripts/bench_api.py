@@ -35,7 +35,7 @@ import numpy as np
 import urllib3
 
 from es_mappings import run_id_of
-from pipeline.es import client_from_env
+from pipeline.es import client_from_env, install_log_redaction
 from service.model import ActiveModel
 
 log = logging.getLogger("bench_api")
@@ -276,6 +276,7 @@ def main() -> int:
     parser.add_argument("--from-json", type=Path, nargs="+", default=None,
                         help="no run: combine earlier JSON outputs (median per number) and print / write them")
     args = parser.parse_args()
+    install_log_redaction()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     if args.from_json:
         results = combine([json.loads(_json_part(p.read_text(encoding="utf-8"))) for p in args.from_json])

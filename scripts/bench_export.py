@@ -32,7 +32,7 @@ from elasticsearch import Elasticsearch
 
 import es_mappings
 from pipeline import export, indices
-from pipeline.es import client_options
+from pipeline.es import client_options, install_log_redaction
 
 log = logging.getLogger("bench_export")
 
@@ -215,6 +215,7 @@ def main() -> int:
     parser.add_argument("--chunk-size", type=int, default=500)
     parser.add_argument("--max-rss-gb", type=float, default=12.0, help="stop when the double's memory passes this (ratings)")
     args = parser.parse_args()
+    install_log_redaction()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     with es_target(args.es_url) as (url, pid):
         if args.what == "run":

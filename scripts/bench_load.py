@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from pipeline import clean, synthetic
+from pipeline.es import install_log_redaction
 from pipeline.spark import get_spark
 
 log = logging.getLogger("bench_load")
@@ -90,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--master", default="local[*]")
     parser.add_argument("--driver-memory", default="6g")
     args = parser.parse_args(argv)
+    install_log_redaction()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
     result: dict = {"machine": machine(), "master": args.master, "driver_memory": args.driver_memory, "results": []}

@@ -19,6 +19,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pipeline.es import install_log_redaction, redact_url
 from pipeline.kibana import (
     ImportFailed,
     KibanaClient,
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    install_log_redaction()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     client = KibanaClient(settings_from_env(args.kibana_url))
     try:
@@ -68,12 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             report = import_folder(
                 client, args.dir, timeout=args.timeout, interval=args.interval, overwrite=not args.no_overwrite
             )
-            print(json.dumps({"kibana": client.settings.url, **report.as_dict()}, indent=2, ensure_ascii=False))
+            print(json.dumps({"kibana": redact_url(client.settings.url), **report.as_dict()}, indent=2, ensure_ascii=False))
         else:
             counts = export_folder(client, args.dir, objects=args.objects, timeout=args.timeout, interval=args.interval)
-            print(json.dumps({"kibana": client.settings.url, "files": counts}, indent=2))
+            print(json.dumps({"kibana": redact_url(client.settings.url), "files": counts}, indent=2))
     except ImportFailed as exc:
-        print(json.dumps({"kibana": client.settings.url, **exc.report.as_dict()}, indent=2, ensure_ascii=False))
+        print(json.dumps({"kibana": redact_url(client.settings.url), **exc.report.as_dict()}, indent=2, ensure_ascii=False))
         log.error("%s", exc)
         return 1
     except (KibanaError, ValueError, OSError) as exc:

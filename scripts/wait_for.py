@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 
 from elasticsearch import ApiError, TransportError
 
-from pipeline.es import client_from_env, client_options
+from pipeline.es import client_from_env, client_options, install_log_redaction, redact_url
 from pipeline.kibana import KibanaClient, KibanaError, settings_from_env, wait_until
 
 log = logging.getLogger("wait_for")
@@ -41,7 +41,7 @@ class Refused(Exception):
 
 def es_probe(url: str | None, status: str) -> tuple[str, Probe]:
     """(what, probe) for Elasticsearch: ready when cluster health reaches `status`."""
-    target = client_options(url)["hosts"][0]
+    target = redact_url(client_options(url)["hosts"][0])
     client = client_from_env(url, max_retries=0)
 
     def probe(request_timeout: float) -> tuple[bool, str]:
@@ -70,7 +70,7 @@ def http_probe(url: str) -> tuple[str, Probe]:
         except urllib.error.HTTPError as exc:
             return False, f"HTTP {exc.code}"
 
-    return url, probe
+    return redact_url(url), probe
 
 
 def spark_probe(url: str, role: str) -> tuple[str, Probe]:
@@ -115,11 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    install_log_redaction()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
         if args.service == "kibana":
             client = KibanaClient(settings_from_env(args.kibana_url))
-            what = f"Kibana at {client.settings.url}"
+            what = f"Kibana at {redact_url(client.settings.url)}"
             client.wait_until_available(timeout=args.timeout, interval=args.interval)
         else:
             if args.service == "es":

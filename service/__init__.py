@@ -17,8 +17,10 @@ from service import apidocs, config, errors, limits, store, web
 
 def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     """The API app; `settings` (e.g. ES_URL, INDEX_PREFIX, ES_REQUEST_TIMEOUT) override everything else."""
+    from pipeline.es import install_log_redaction
     from service.views import BLUEPRINTS
 
+    install_log_redaction()  # ES_URL may carry a password
     app = Flask(__name__, static_folder=None)  # the page's files: only under /ui/, with its headers (web.py)
     app.config.from_mapping(config.DEFAULTS)
     app.config["API_SPEC_OPTIONS"] = config.API_SPEC_OPTIONS

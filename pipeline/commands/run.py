@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -19,6 +20,9 @@ from pipeline.als import ALSParams
 from pipeline.commands.model import add_als_arguments, params_from_args, positive_int
 from pipeline.es import client_from_env
 from pipeline.export import BulkSettings
+from pipeline.publish.hygiene import DEFAULT_STALE_AFTER_S, Interrupted
+
+log = logging.getLogger("movierec")
 
 ENV_HELP = (
     "environment: ES_URL, ES_API_KEY | ES_USERNAME + ES_PASSWORD, ES_CA_CERTS, "
@@ -69,6 +73,11 @@ def register(subparsers: Any) -> None:
     run.add_argument("--max-retries", type=int, default=bulk.max_retries, help="retries of a rejected bulk item (default: %(default)s)")
     run.add_argument("--export-partitions", type=positive_int, default=None, help="parallel bulk writers per index (default: Spark parallelism)")
     run.add_argument("--max-reject-share", type=float, default=0.01, help="cleaning's reject threshold (default: %(default)s)")
+    run.add_argument(
+        "--stale-after", type=float, default=DEFAULT_STALE_AFTER_S, metavar="SECONDS",
+        help="a run still `running` without a heartbeat for this long died: it is marked abandoned and its "
+        "indices deleted (default: %(default)s)",
+    )
     run.add_argument("--json", action="store_true", help="print the final run record as JSON")
     run.set_defaults(func=run_command)
 
@@ -113,13 +122,18 @@ def config_from_args(args: argparse.Namespace) -> Any:
         bulk=BulkSettings(chunk_size=args.chunk_size, max_retries=args.max_retries),
         export_partitions=args.export_partitions,
         max_reject_share=args.max_reject_share,
+        stale_after_s=args.stale_after,
     )
 
 
 def run_command(args: argparse.Namespace) -> int:
     from pipeline.workflow import run_pipeline
 
-    result = run_pipeline(config_from_args(args))
+    try:
+        result = run_pipeline(config_from_args(args))
+    except Interrupted as exc:  # recorded as failed, its indices deleted: exit as the signal asks
+        log.error("run %s; the served model is unchanged", exc)
+        return 128 + exc.signum
     if result.prepared is not None:
         result.prepared.unpersist()
     record = result.record

@@ -69,6 +69,7 @@ def test_hand_made_rejects(spark, hand_made, tmp_path):
     assert (ratings["read"], ratings["kept"]) == (8, 3)
     assert ratings["rejected"] == {
         "malformed": 1,
+        "id_out_of_range": 0,
         "out_of_range": 1,
         "unknown_movie": 1,
         "unknown_user": 1,
@@ -110,12 +111,13 @@ def test_bad_threshold_is_refused(spark, hand_made):
 def test_exact_rejects_on_seeded_files(spark, synthetic_root, name):
     has_users = get(name).users is not None
     tables, report = clean.load_clean(spark, name, synthetic_root, max_reject_share=0.01)
-    expected = {"malformed": 3, "out_of_range": 2, "unknown_movie": 4, "duplicate": 5}
+    expected = {"malformed": 3, "id_out_of_range": 0, "out_of_range": 2, "unknown_movie": 4, "duplicate": 5}
     if has_users:
         expected["unknown_user"] = 2
     assert report["tables"]["ratings"]["rejected"] == expected
     assert report["tables"]["ratings"]["kept"] == 2_000
-    assert report["tables"]["movies"]["rejected"] == {"malformed": 1, "duplicate_id": 0, "duplicate_title": 0}
+    assert report["tables"]["movies"]["rejected"] == {"malformed": 1, "id_out_of_range": 0, "duplicate_id": 0,
+                                                      "duplicate_title": 0}
     # seeded (1 no year, 2 no genres) plus the format's own quirks (none in ml-1m)
     quirk = 0 if name == "ml-1m" else 1
     assert report["tables"]["movies"]["flagged"] == {"no_year": 1 + quirk, "no_genres": 2 + quirk}
@@ -143,6 +145,47 @@ def test_duplicates_keep_the_latest(spark, synthetic_root):
     kept = {(r.user_id, r.movie_id): (r.ts, r.rating) for r in tables.ratings.collect()}
     assert len(repeated) == 5
     assert all(kept[key] == latest[key] for key in repeated)
+    clean.unpersist(tables)
+
+
+def test_ids_out_of_range_are_counted_rejects_in_every_table(spark, tmp_path):
+    """An id past an ES `integer` (or a dataset user id in the accounts' range) is a reject, never a crash."""
+    folder = tmp_path / "ml-latest-small"
+    folder.mkdir()
+    (folder / "movies.csv").write_text(
+        "movieId,title,genres\n1,Toy Story (1995),Comedy\n2,Heat (1995),Action\n"
+        "3000000000,Hashed Id Movie (2000),Drama\n0,Zero (2001),Drama\n"
+    )
+    (folder / "ratings.csv").write_text(
+        "userId,movieId,rating,timestamp\n1,1,4.0,100\n2,2,3.5,200\n"
+        "1,3000000000,4.0,100\n"  # movie id past the integer range
+        "3000000000,1,4.0,100\n"  # user id past the integer range
+        "1000000000,1,4.0,100\n"  # a dataset user id in the accounts' range
+        "1,x,4.0,100\n"  # malformed
+    )
+    (folder / "tags.csv").write_text("userId,movieId,tag,timestamp\n1,1,fun,100\n1,3000000000,odd,100\n2000000000,2,odd,100\n")
+    (folder / "links.csv").write_text("movieId,imdbId,tmdbId\n1,0114709,862\n2,0113277,949\n3000000000,1,2\n")
+    tables, report = clean.load_clean(spark, "ml-latest-small", tmp_path, max_reject_share=1.0)
+    rejected = {table: entry["rejected"] for table, entry in report["tables"].items()}
+    assert rejected["movies"] == {"malformed": 0, "id_out_of_range": 2, "duplicate_id": 0, "duplicate_title": 0}
+    assert rejected["ratings"]["id_out_of_range"] == 3 and rejected["ratings"]["malformed"] == 1
+    assert rejected["tags"] == {"malformed": 0, "id_out_of_range": 2, "unknown_movie": 0}
+    assert rejected["links"] == {"malformed": 0, "id_out_of_range": 1, "unknown_movie": 0}
+    assert report["samples"]["movies"]["id_out_of_range"] == ["3000000000,Hashed Id Movie (2000),Drama", "0,Zero (2001),Drama"]
+    assert sorted(r.movie_id for r in tables.movies.collect()) == [1, 2]
+    assert sorted((r.user_id, r.movie_id) for r in tables.ratings.collect()) == [(1, 1), (2, 2)]
+    clean.unpersist(tables)
+
+
+def test_user_ids_in_the_accounts_range_are_rejected_from_users_files(spark, tmp_path):
+    folder = tmp_path / "ml-100k"
+    folder.mkdir()
+    (folder / "u.item").write_bytes(f"1|Toy Story (1995)|01-Jan-1995||http://x|{_flags(5)}\n".encode("latin-1"))
+    (folder / "u.user").write_text("1|24|M|technician|85711\n1000000000|30|F|other|94043\n3000000000|30|F|other|94043\n")
+    (folder / "u.data").write_text("1\t1\t5\t100\n")
+    tables, report = clean.load_clean(spark, "ml-100k", tmp_path)
+    assert report["tables"]["users"]["rejected"] == {"malformed": 0, "id_out_of_range": 2, "duplicate_id": 0}
+    assert [r.user_id for r in tables.users.collect()] == [1]
     clean.unpersist(tables)
 
 
@@ -197,7 +240,7 @@ def test_a_film_listed_twice_becomes_one_movie(spark, twins):
     assert movies[5] == ("Chasing Amy", 1997, ["Comedy", "Drama", "Romance"])  # the genres of every listing
     assert report["merged_movies"] == [{"canonical": 5, "merged": [7, 11], "title": "Chasing Amy", "year": 1997}]
     entry = report["tables"]["movies"]
-    assert entry["rejected"] == {"malformed": 0, "duplicate_id": 0, "duplicate_title": 2}
+    assert entry["rejected"] == {"malformed": 0, "id_out_of_range": 0, "duplicate_id": 0, "duplicate_title": 2}
     assert (entry["read"], entry["kept"]) == (7, 5)
     kept = sorted((r.user_id, r.movie_id, r.rating, r.ts) for r in tables.ratings.collect())
     assert kept == [(1, 5, 5.0, 200), (1, 9, 1.0, 100), (1, 10, 2.0, 100), (2, 5, 4.0, 300), (2, 6, 3.0, 300), (2, 8, 4.0, 300)]

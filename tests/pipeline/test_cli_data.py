@@ -143,6 +143,7 @@ def test_summary_json_and_too_many_rejects(spark, tmp_path, capsys):
     assert report["status"] == "too_many_rejects"
     assert report["tables"]["ratings"]["rejected"] == {
         "malformed": 3,
+        "id_out_of_range": 0,
         "out_of_range": 2,
         "unknown_movie": 0,
         "duplicate": 0,

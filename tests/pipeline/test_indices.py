@@ -69,6 +69,25 @@ def test_prune_plan_orders_runs_of_the_same_second_by_creation_date():
     assert prune_plan(existing, "mr", keep=2) == ["mr-movies-20260101-000000-ffffff"]
 
 
+def test_prune_plan_never_keeps_failed_abandoned_or_unrecorded_runs_in_place_of_good_ones():
+    """The bug: an orphan of a killed run, created last, took a kept place and the served run's predecessor went."""
+    existing = {}
+    for n, run in enumerate(["aaaaaa", "bbbbbb", "cccccc", "dddddd", "eeeeee", "ffffff"]):
+        for kind in ("movies", "users", "ratings"):
+            existing[f"mr-{kind}-20260101-00000{n}-{run}"] = n * 1_000
+    run = {r: f"20260101-00000{n}-{r}" for n, r in enumerate(["aaaaaa", "bbbbbb", "cccccc", "dddddd", "eeeeee", "ffffff"])}
+    statuses = {run["aaaaaa"]: "succeeded", run["bbbbbb"]: "succeeded", run["cccccc"]: "running",
+                run["dddddd"]: "failed", run["eeeeee"]: "abandoned"}  # ffffff: no record at all
+    served = [f"mr-{k}-{run['bbbbbb']}" for k in ("movies", "users", "ratings")]
+    doomed = prune_plan(existing, "mr", keep=2, protect=served, statuses=statuses)
+    gone = {name.split("-", 2)[2] for name in doomed}
+    assert gone == {run["dddddd"], run["eeeeee"], run["ffffff"]}
+    assert len(doomed) == 9
+    # keep=1: the served run stays, the older succeeded one goes, the one still running stays
+    gone = {name.split("-", 2)[2] for name in prune_plan(existing, "mr", keep=1, protect=served, statuses=statuses)}
+    assert gone == {run["aaaaaa"], run["dddddd"], run["eeeeee"], run["ffffff"]}
+
+
 def test_vector_sample_query_asks_for_vectors_in_source():
     assert vector_sample_query(["1", "2"]) == {
         "query": {"ids": {"values": ["1", "2"]}},
