@@ -83,10 +83,11 @@ def test_unreachable_cluster_fails_fast_naming_the_url(tmp_path, caplog):
 @pytest.mark.es
 def test_bootstrap_is_idempotent(es_url, index_prefix, es, capsys):
     assert main(["bootstrap", "--es-url", es_url, "--prefix", index_prefix]) == 0
-    assert capsys.readouterr().out == f"{index_prefix}-runs: created\n"
+    kinds = ("runs", "feedback", "ids")
+    assert capsys.readouterr().out == "".join(f"{index_prefix}-{k}: created\n" for k in kinds)
     assert main(["bootstrap", "--es-url", es_url, "--prefix", index_prefix]) == 0
-    assert capsys.readouterr().out == f"{index_prefix}-runs: exists\n"
-    assert es.indices.exists(index=f"{index_prefix}-runs")
+    assert capsys.readouterr().out == "".join(f"{index_prefix}-{k}: exists\n" for k in kinds)
+    assert all(es.indices.exists(index=f"{index_prefix}-{k}") for k in kinds)
 
 
 @pytest.mark.es
@@ -99,7 +100,8 @@ def test_run_then_runs_list(spark, es_url, index_prefix, es, tmp_path, capsys):
     assert main(argv) == 0
     record = json.loads(capsys.readouterr().out)
     assert record["status"] == "succeeded" and record["active"] is True
-    assert record["counts"] == {"movies": 40, "users": 30, "ratings": 700, "rejected": 0}
+    assert record["counts"] == {"movies": 40, "users": 30, "ratings": 700, "rejected": 0, "online_users": 0,
+                                "online_ratings": 0, "online_ratings_unknown_movie": 0, "refolded_users": 0}
     assert record["model_kind"] == "implicit" and record["vector_size"] == 3
     assert len(record["model"]["item_gramian"]) == 3  # implicit fold-in needs YᵀY
     assert record["model"]["evaluation"]["protocol"] == "msr-100k"

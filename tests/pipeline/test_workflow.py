@@ -68,7 +68,7 @@ def test_run_fills_every_index_behind_the_aliases(prepared, data_dir, es_url, in
     record = result.record
     run_id = record["run_id"]
     assert record["status"] == "succeeded" and record["active"] is True
-    assert record["counts"] == {"movies": N_MOVIES, "users": N_USERS, "ratings": N_RATINGS, "rejected": 0}
+    assert record["counts"] == {"movies": N_MOVIES, "users": N_USERS, "ratings": N_RATINGS, "rejected": 0, "refolded_users": 0}
     assert record["indices"] == indices.run_indices(index_prefix, run_id)
     assert record["vector_size"] == RANK + 1 and record["model_kind"] == "explicit"
     assert record["model"]["global_mean"] == prepared.model.meta["global_mean"]

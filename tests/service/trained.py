@@ -43,6 +43,7 @@ class Trained:
     movies: dict[int, dict[str, Any]] = field(default_factory=dict)
     users: dict[int, dict[str, Any]] = field(default_factory=dict)
     ratings: dict[int, dict[int, float]] = field(default_factory=dict)  # user -> movie -> rating
+    data_dir: Any = None  # the synthetic dataset's parent folder (for tests that run the pipeline again)
 
     def __post_init__(self) -> None:
         self.movies = {int(r["movie_id"]): r for r in self.docs["movies"]}
@@ -97,7 +98,7 @@ def train(spark: Any, root: Any, dataset: str = "ml-100k") -> Trained:
     try:
         docs = {kind: _rows(prepared.frames[kind]) for kind in indices.RUN_KINDS}
         model = prepared.model
-        return Trained(dataset, dict(model.meta), dict(model.params), model.rank, model.vector_size, docs)
+        return Trained(dataset, dict(model.meta), dict(model.params), model.rank, model.vector_size, docs, data_dir=root)
     finally:
         prepared.unpersist()
 
