@@ -14,7 +14,7 @@ https://www.elastic.co/docs/reference/elasticsearch/rest-apis/paginate-search-re
   larger than `index.max_result_window` fails on the shard with "Batch size is too large ...".
 
 The double keeps each context's hits rendered (a snapshot of the sorted result); `from`, aggregations,
-`knn`, `post_filter` and slices with a scroll are refused as unsupported.
+`knn`, `post_filter`, `search_after` and slices with a scroll are refused as unsupported.
 """
 
 from __future__ import annotations
@@ -104,7 +104,8 @@ def start(cluster: Cluster, expression: str | None, body: Any, params: dict[str,
         raise EsError(400, "action_request_validation_exception",
                       "Validation Failed: 1: [request_cache] cannot be used in a scroll context;")
     for name, present in (("from", request.from_ > 0), ("aggs", request.aggs is not None), ("knn", bool(request.knn)),
-                          ("post_filter", request.post_filter is not None), ("slice", "slice" in raw)):
+                          ("post_filter", request.post_filter is not None), ("slice", "slice" in raw),
+                          ("search_after", "search_after" in raw)):
         if present:
             raise E.unsupported(f"[{name}] in a scroll context")
     everything = dataclasses.replace(request, size=2**31 - 1)

@@ -7,7 +7,7 @@ from elasticsearch import helpers
 
 pytestmark = pytest.mark.spark
 
-FILLER_FROM, FILLER_COUNT = 100_000, 5_200  # more than one page of 5,000 (service.users._stored_ratings)
+FILLER_FROM, FILLER_COUNT = 100_000, 5_200  # more than one page of 5,000 (service.sync.served_ratings)
 
 
 def test_new_ratings_fold_in_every_stored_rating_past_the_first_page(client, served, es):
