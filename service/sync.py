@@ -173,12 +173,15 @@ def sync_user(
     user_id: int,
     *,
     copy: Iterable[int] | None = None,
+    refresh: str | bool = "wait_for",
     tries: int = feedback.CAS_TRIES,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Synced:
     """Fold the user in against `run` from all their ratings and write their served documents.
 
     copy: movie ids of the feedback to (re)write into the run's ratings index (None: all of it).
+    refresh: of the writes; "wait_for" (the default) makes them searchable on return, as the API
+        promises; a batch of users (pipeline.publish.refold) writes with False and refreshes once.
     Raises feedback.Contended when every attempt lost to a concurrent writer.
     """
     for attempt in range(tries):
@@ -195,7 +198,7 @@ def sync_user(
             {"if_seq_no": served[1], "if_primary_term": served[2]} if served else {"op_type": "create"}
         )
         try:
-            es.index(index=run.users, id=str(int(user_id)), document=doc, refresh="wait_for", **options)
+            es.index(index=run.users, id=str(int(user_id)), document=doc, refresh=refresh, **options)
         except ConflictError:
             log.debug("user %s changed meanwhile in %s (attempt %d)", user_id, run.users, attempt + 1)
             sleep(feedback.backoff(attempt))
@@ -204,7 +207,7 @@ def sync_user(
         if wanted:
             docs = rating_docs(user_id, profile, {m: ratings[m] for m in wanted}, movies)
             actions = ({"_index": run.ratings, "_id": i, "_source": d} for i, d in docs)
-            helpers.bulk(es, actions, refresh="wait_for", raise_on_error=True)
+            helpers.bulk(es, actions, refresh=refresh, raise_on_error=True)
         return Synced(doc=doc, ignored=ignored, attempts=attempt + 1)
     raise feedback.Contended(f"user {user_id} in {run.users} was changed by {tries} concurrent writers in a row")
 

@@ -47,6 +47,7 @@ def refold(
         return []
     run = sync.ServedRun.of(prefix, ActiveModel.from_run(record))
     for user_id in users:
-        sync.sync_user(es, prefix, run, user_id, copy=None)
+        sync.sync_user(es, prefix, run, user_id, copy=None, refresh=False)
+    es.indices.refresh(index=f"{run.users},{run.ratings}")
     log.info("re-folded %d users whose feedback the run did not train on into %s", len(users), run.users)
     return users
