@@ -205,20 +205,39 @@ def test_bulk_write_reports_mapping_errors_without_raising(es, index_prefix):
     assert stats.errors[0]["id"] == "2" and stats.errors[0]["status"] == 400
 
 
+@pytest.mark.es
+def test_bulk_write_through_a_deleted_writer_alias_fails_and_creates_nothing(es, index_prefix):
+    """What a stopped run's late bulk request meets: its index (and so its writer alias) is gone."""
+    from pipeline.indices import writer_alias
+
+    index = f"{index_prefix}-movies-r"
+    es.indices.create(index=index, aliases={writer_alias(index): {}}, **es_mappings.index_body("movies", {"factors": 2, "factors_unit": 2}))
+    ok = bulk_write(es, to_actions(_movie_rows(2), writer_alias(index), "movies", run_id="r", rank=2), BulkSettings(), require_alias=True)
+    assert (ok.ok, ok.failed) == (2, 0)
+    es.indices.delete(index=index)
+    late = bulk_write(es, to_actions(_movie_rows(3), writer_alias(index), "movies", run_id="r", rank=2), BulkSettings(max_retries=0),
+                      require_alias=True)
+    assert (late.ok, late.failed) == (0, 3)
+    assert not es.indices.exists(index=index) and not es.indices.exists(index=writer_alias(index))
+
+
 def test_write_partition_returns_one_stats_dict(monkeypatch):
     seen: list[list[str]] = []
+    aliased: list[bool] = []
 
-    def fake_bulk_write(client, actions, settings, sleep=None):
+    def fake_bulk_write(client, actions, settings, sleep=None, *, require_alias=False):
         ids = [a["_id"] for a in actions]
         seen.append(ids)
+        aliased.append(require_alias)
         return PartitionStats(ok=len(ids) - 1, failed=1, errors=[{"id": "3"}])
 
     monkeypatch.setattr(export, "bulk_write", fake_bulk_write)
     rows = [{"user_id": i, "factors": [1.0, 0.0]} for i in range(1, 6)]
     (stats,) = list(
         export.write_partition(
-            2, iter(rows), client_options={"hosts": ["http://127.0.0.1:9"]}, index="i", kind="users", run_id="r", rank=None, settings=BulkSettings()
+            2, iter(rows), client_options={"hosts": ["http://127.0.0.1:9"]}, index="i", kind="users", run_id="r", rank=None,
+            settings=BulkSettings(), require_alias=True,
         )
     )
-    assert seen == [["1", "2", "3", "4", "5"]]
+    assert seen == [["1", "2", "3", "4", "5"]] and aliased == [True]
     assert (stats["partition"], stats["ok"], stats["failed"], stats["errors"]) == (2, 4, 1, [{"id": "3"}])
