@@ -128,10 +128,15 @@ def test_create_swap_and_prune_against_the_cluster(es, index_prefix):
     assert before["movies"] == [first["movies"]]
     assert indices.alias_targets(es, index_prefix) == {k: [v] for k, v in second.items()}
     assert es.count(index=f"{index_prefix}-movies")["count"] == 3
-    _make_run(es, index_prefix, "20260103-000000-cccccc", 1)  # newer but not live
+    third = _make_run(es, index_prefix, "20260103-000000-cccccc", 1)  # newer but not live
+    orphan = _make_run(es, index_prefix, "20260104-000000-dddddd", 1)  # newest, but no run record: not a run of ours
+    for run_id in ("20260101-000000-aaaaaa", "20260102-000000-bbbbbb", "20260103-000000-cccccc"):
+        es.index(index=indices.runs_index(index_prefix), id=run_id, document={"run_id": run_id, "status": "succeeded"},
+                 refresh=True)
     deleted = indices.prune(es, index_prefix, keep=1)
-    assert sorted(deleted) == sorted(first.values())
+    assert sorted(deleted) == sorted([*first.values(), *orphan.values()])
     assert es.indices.exists(index=second["movies"])  # live, though not the newest
+    assert es.indices.exists(index=third["movies"])  # the newest succeeded run
     assert es.indices.exists(index=indices.runs_index(index_prefix))
 
 
