@@ -13,7 +13,8 @@ Two plain indices that no run replaces (definitions in es_mappings/feedback.json
   runs and dataset changes: nothing here is versioned) and never pass `es_mappings.INTEGER_MAX`.
 
 Every run reads the feedback index back (pipeline.data.feedback) and trains on it. Functions take a
-plain `Elasticsearch` client so the service and the pipeline share them.
+plain `Elasticsearch` client (the pipeline's) or a function giving one per call (the service's
+`store.client`, whose timeout is what the request has left), so the service and the pipeline share them.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Union
 
 from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError
 
@@ -37,6 +38,14 @@ DEMOGRAPHICS = ("age", "age_band", "gender", "occupation", "zip")
 CAS_TRIES = 64  # read-modify-write attempts before giving up (20 concurrent writers need at most 20)
 BACKOFF_CAP_S = 0.05  # full-jitter backoff between attempts: uniform(0, min(cap, base * 2^attempt))
 BACKOFF_BASE_S = 0.002
+
+
+Client = Union[Elasticsearch, Callable[[], Elasticsearch]]  # noqa: UP007 - a runtime alias
+
+
+def connect(es: Client) -> Elasticsearch:
+    """The client for the next call: `es` itself, or what `es()` gives now."""
+    return es() if callable(es) else es
 
 
 class FeedbackError(Exception):
@@ -81,15 +90,15 @@ def ids_index(prefix: str) -> str:
     return es_mappings.alias_name(prefix, "ids")
 
 
-def ensure_indices(es: Elasticsearch, prefix: str) -> dict[str, bool]:
+def ensure_indices(es: Client, prefix: str) -> dict[str, bool]:
     """Create the feedback and ids indices when missing: {index: created now}. Safe to repeat and to race."""
     out = {}
     for kind in ("feedback", "ids"):
         index = es_mappings.alias_name(prefix, kind)
         created = False
-        if not es.indices.exists(index=index):
+        if not connect(es).indices.exists(index=index):
             try:
-                es.indices.create(index=index, **es_mappings.index_body(kind))
+                connect(es).indices.create(index=index, **es_mappings.index_body(kind))
                 created = True
                 log.info("created %s", index)
             except ApiError as exc:
@@ -121,26 +130,26 @@ def _document(user_id: int, origin: str, profile: Mapping[str, Any], ratings: Ma
     }
 
 
-def get_account(es: Elasticsearch, prefix: str, user_id: int) -> Account | None:
+def get_account(es: Client, prefix: str, user_id: int) -> Account | None:
     """The user's feedback document (real-time get), or None when they never gave feedback here."""
     try:
-        resp = es.get(index=feedback_index(prefix), id=str(int(user_id)))
+        resp = connect(es).get(index=feedback_index(prefix), id=str(int(user_id)))
     except NotFoundError:
         return None  # no such document, or no feedback index yet: nobody gave feedback
     return Account(int(user_id), dict(resp["_source"]), int(resp["_seq_no"]), int(resp["_primary_term"]))
 
 
 def create_account(
-    es: Elasticsearch, prefix: str, user_id: int, profile: Mapping[str, Any], ratings: Mapping[int, float], now: int
+    es: Client, prefix: str, user_id: int, profile: Mapping[str, Any], ratings: Mapping[int, float], now: int
 ) -> Account:
     """Store a new account with its first ratings; ConflictError when the id is taken."""
     doc = _document(user_id, ACCOUNT, profile, {m: (r, now) for m, r in ratings.items()}, now, now)
-    resp = es.index(index=feedback_index(prefix), id=str(int(user_id)), document=doc, op_type="create")
+    resp = connect(es).index(index=feedback_index(prefix), id=str(int(user_id)), document=doc, op_type="create")
     return Account(int(user_id), doc, int(resp["_seq_no"]), int(resp["_primary_term"]))
 
 
 def add_ratings(
-    es: Elasticsearch,
+    es: Client,
     prefix: str,
     user_id: int,
     ratings: Mapping[int, float],
@@ -165,7 +174,7 @@ def add_ratings(
             doc = _document(user_id, current.origin, current.profile(), merged, created, now)
             options = {"if_seq_no": current.seq_no, "if_primary_term": current.primary_term}
         try:
-            resp = es.index(index=feedback_index(prefix), id=str(int(user_id)), document=doc, **options)
+            resp = connect(es).index(index=feedback_index(prefix), id=str(int(user_id)), document=doc, **options)
         except ConflictError:
             log.debug("feedback of user %s changed meanwhile (attempt %d)", user_id, attempt + 1)
             sleep(backoff(attempt))
@@ -175,16 +184,16 @@ def add_ratings(
 
 
 def allocate_user_id(
-    es: Elasticsearch, prefix: str, *, tries: int = CAS_TRIES, sleep: Callable[[float], None] = time.sleep
+    es: Client, prefix: str, *, tries: int = CAS_TRIES, sleep: Callable[[float], None] = time.sleep
 ) -> int:
     """The next unused account id, by compare-and-set on the allocator document; never the same id twice."""
     index = ids_index(prefix)
     for attempt in range(tries):
         try:
-            resp = es.get(index=index, id=ALLOCATOR_ID)
+            resp = connect(es).get(index=index, id=ALLOCATOR_ID)
         except NotFoundError:
             try:
-                es.index(index=index, id=ALLOCATOR_ID, document={"next": es_mappings.ACCOUNT_ID_MIN + 1,
+                connect(es).index(index=index, id=ALLOCATOR_ID, document={"next": es_mappings.ACCOUNT_ID_MIN + 1,
                                                                   "updated_at": int(time.time())}, op_type="create")
             except ConflictError:
                 sleep(backoff(attempt))
@@ -194,7 +203,7 @@ def allocate_user_id(
         if value > es_mappings.INTEGER_MAX:
             raise IdsExhausted(f"every user id up to {es_mappings.INTEGER_MAX} has been handed out")
         try:
-            es.index(index=index, id=ALLOCATOR_ID, document={"next": value + 1, "updated_at": int(time.time())},
+            connect(es).index(index=index, id=ALLOCATOR_ID, document={"next": value + 1, "updated_at": int(time.time())},
                      if_seq_no=int(resp["_seq_no"]), if_primary_term=int(resp["_primary_term"]))
         except ConflictError:
             sleep(backoff(attempt))

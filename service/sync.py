@@ -84,12 +84,12 @@ def epoch(value: Any) -> int:
     return int(time.time())
 
 
-def served_ratings(es: Elasticsearch, index: str, user_id: int) -> dict[int, tuple[float, int]]:
+def served_ratings(es: feedback.Client, index: str, user_id: int) -> dict[int, tuple[float, int]]:
     """movie id -> (rating, rated_at) of a user in one run's ratings index, paged in movie order."""
     out: dict[int, tuple[float, int]] = {}
     after: int | None = None
     while True:
-        resp = es.search(index=index, body=queries.user_ratings(user_id, size=RATINGS_PAGE, after=after))
+        resp = feedback.connect(es).search(index=index, body=queries.user_ratings(user_id, size=RATINGS_PAGE, after=after))
         batch = resp["hits"]["hits"]
         for hit in batch:
             src = hit["_source"]
@@ -167,7 +167,7 @@ def fold(model: ActiveModel, ratings: Mapping[int, tuple[float, int]],
 
 
 def sync_user(
-    es: Elasticsearch,
+    es: feedback.Client,
     prefix: str,
     run: ServedRun,
     user_id: int,
@@ -185,11 +185,11 @@ def sync_user(
     Raises feedback.Contended when every attempt lost to a concurrent writer.
     """
     for attempt in range(tries):
-        served = _get_with_seq(es, run.users, user_id)
+        served = _get_with_seq(feedback.connect(es), run.users, user_id)
         account = feedback.get_account(es, prefix, user_id)
         given = account.ratings() if account is not None else {}
         ratings = merge(served_ratings(es, run.ratings, user_id), given)
-        found = vectors_of(lambda body: es.search(index=run.movies, body=body), list(ratings))
+        found = vectors_of(lambda body: feedback.connect(es).search(index=run.movies, body=body), list(ratings))
         vector, ignored = fold(run.model, ratings, found)
         movies = {m: found[m][0] for m in found}
         profile = _profile(served[0] if served else None, account)
@@ -198,7 +198,7 @@ def sync_user(
             {"if_seq_no": served[1], "if_primary_term": served[2]} if served else {"op_type": "create"}
         )
         try:
-            es.index(index=run.users, id=str(int(user_id)), document=doc, refresh=refresh, **options)
+            feedback.connect(es).index(index=run.users, id=str(int(user_id)), document=doc, refresh=refresh, **options)
         except ConflictError:
             log.debug("user %s changed meanwhile in %s (attempt %d)", user_id, run.users, attempt + 1)
             sleep(feedback.backoff(attempt))
@@ -207,7 +207,7 @@ def sync_user(
         if wanted:
             docs = rating_docs(user_id, profile, {m: ratings[m] for m in wanted}, movies)
             actions = ({"_index": run.ratings, "_id": i, "_source": d} for i, d in docs)
-            helpers.bulk(es, actions, refresh=refresh, raise_on_error=True)
+            helpers.bulk(feedback.connect(es), actions, refresh=refresh, raise_on_error=True)
         return Synced(doc=doc, ignored=ignored, attempts=attempt + 1)
     raise feedback.Contended(f"user {user_id} in {run.users} was changed by {tries} concurrent writers in a row")
 

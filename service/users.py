@@ -72,7 +72,7 @@ def served(user_id: int, *, vectors: bool = False) -> dict[str, Any]:
     doc = store.get("users", user_id, vectors=vectors)
     if doc is not None:
         return doc
-    if feedback.get_account(store.client(), _prefix(), user_id) is None:
+    if feedback.get_account(store.client, _prefix(), user_id) is None:
         not_found(user_id)
     _sync(user_id, copy=None)
     doc = store.get("users", user_id, vectors=vectors)
@@ -121,7 +121,7 @@ def create(body: Mapping[str, Any]) -> dict[str, Any]:
 
 def add_ratings(user_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
     """Store more ratings (a movie rated again keeps the newest), then fold the user in again."""
-    es = store.client()
+    es = store.client
     if store.get("users", user_id) is None and feedback.get_account(es, _prefix(), user_id) is None:
         not_found(user_id)
     session = Session()
@@ -139,7 +139,7 @@ def add_ratings(user_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
 
 def _new_account(wanted: int | None, profile: Mapping[str, Any], ratings: Mapping[int, float], now: int) -> int:
     """Store the account under the chosen id, or the allocator's next one that no client took."""
-    es, prefix = store.client(), _prefix()
+    es, prefix = store.client, _prefix()
     if wanted is not None:
         try:
             feedback.create_account(es, prefix, wanted, profile, ratings, now)
@@ -163,7 +163,7 @@ def _new_account(wanted: int | None, profile: Mapping[str, Any], ratings: Mappin
 
 def _sync(user_id: int, *, copy: Mapping[int, float] | None) -> sync.Synced:
     """Write the user's served documents against the served run, again if the aliases moved meanwhile."""
-    es, prefix = store.client(), _prefix()
+    es, prefix = store.client, _prefix()
     for _ in range(RUN_CHANGES):
         run = sync.ServedRun.of(prefix, model.current(store.active_run_id()))
         try:
@@ -188,7 +188,7 @@ def _prefix() -> str:
 def _ensure_feedback_indices() -> None:
     """Create the feedback indices on this app's first write (bootstrap and every run create them too)."""
     if not current_app.extensions.get(_READY):
-        feedback.ensure_indices(store.client(), _prefix())
+        feedback.ensure_indices(store.client, _prefix())
         current_app.extensions[_READY] = True
 
 
