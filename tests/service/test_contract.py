@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from es_mappings import ACCOUNT_ID_MIN
 from tests.service.conftest import check_error as error
 from tests.service.conftest import make_app
 
@@ -211,11 +212,14 @@ def test_bodies_over_the_size_limit_are_413_before_reading(bare_client):
 # --------------------------------------------------------------------------- served model: 404, 409, 201, vocabulary
 
 @pytest.mark.spark
-def test_not_found_and_conflict_name_the_input(client):
+def test_not_found_and_conflict_name_the_input(client, served):
     assert error(client.get("/movies/999999"), 404)["errors"] == {"path": {"movie_id": ["unknown movie 999999"]}}
     assert error(client.get("/users/999999/recommendations"), 404)["errors"] == {"path": {"user_id": ["unknown user 999999"]}}
-    body = {"user_id": 1, "ratings": [{"movie_id": 1, "rating": 4}]}
-    assert error(client.post("/users", json=body), 409)["errors"] == {"json": {"user_id": ["user 1 already exists"]}}
+    movie = min(m for m, r in served.trained.movies.items() if r.get("factors"))
+    body = {"user_id": ACCOUNT_ID_MIN, "ratings": [{"movie_id": movie, "rating": 4}]}
+    assert client.post("/users", json=body).status_code == 201
+    taken = error(client.post("/users", json=body), 409)["errors"]
+    assert taken == {"json": {"user_id": [f"user {ACCOUNT_ID_MIN} already exists"]}}
 
 
 @pytest.mark.spark
