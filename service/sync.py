@@ -6,8 +6,9 @@ derived from two sources: the run's ratings index (the dataset's ratings and the
 trained on) and the user's feedback document (service.feedback, the system of record), the latest
 rating per movie winning; at equal times the feedback wins (pipeline.data.feedback merges the same way).
 
-`sync_user` reads the served user document FIRST (its `_seq_no`), then the feedback and the ratings,
-folds the vector in (`ActiveModel.fold_in`, the one fold-in of service/foldin.py) and writes the user
+`sync_user` reads the served user document FIRST (its `_seq_no`), then the feedback (the run's own
+ratings of the user and its movie vectors do not change while it is served: they are read once), folds
+the vector in (`ActiveModel.fold_in`, the one fold-in of service/foldin.py) and writes the user
 document with `if_seq_no`/`if_primary_term`, retrying on 409. A write can only succeed if nothing
 wrote the document after this attempt read it, and that attempt read the feedback after its read of
 the document; so the last successful write always reflects every rating stored before it, whatever
@@ -184,14 +185,22 @@ def sync_user(
         promises; a batch of users (pipeline.publish.refold) writes with False and refreshes once.
     Raises feedback.Contended when every attempt lost to a concurrent writer.
     """
+    # The run's own ratings of the user (the dataset's) and its movie vectors do not change while it is
+    # served: read once. Each attempt re-reads the served document, then the feedback.
+    stored = served_ratings(es, run.ratings, user_id)
+    found: dict[int, tuple[dict[str, Any], np.ndarray | None, str | None]] = {}
+    looked_up: set[int] = set()
     for attempt in range(tries):
         served = _get_with_seq(feedback.connect(es), run.users, user_id)
         account = feedback.get_account(es, prefix, user_id)
         given = account.ratings() if account is not None else {}
-        ratings = merge(served_ratings(es, run.ratings, user_id), given)
-        found = vectors_of(lambda body: feedback.connect(es).search(index=run.movies, body=body), list(ratings))
+        ratings = merge(stored, given)
+        if set(ratings) - looked_up:
+            new = sorted(set(ratings) - looked_up)
+            found.update(vectors_of(lambda body: feedback.connect(es).search(index=run.movies, body=body), new))
+            looked_up.update(new)
         vector, ignored = fold(run.model, ratings, found)
-        movies = {m: found[m][0] for m in found}
+        movies = {m: found[m][0] for m in ratings if m in found}
         profile = _profile(served[0] if served else None, account)
         doc = user_doc(user_id, profile, ratings, movies, run.run_id, vector)
         options: dict[str, Any] = (
