@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 DOC_KINDS = ("movies", "users", "ratings")
 FACTORS = C.FACTORS
 FACTORS_UNIT = "factors_unit"
+SIMILAR = "similar"  # the movie→movie vector (pipeline.similarity)
 RATED_AT = "rated_at"
 TRAINING_SOURCE = "training"
 # Statuses worth another try: ES pushing back (429) and a proxy or node
@@ -93,6 +94,8 @@ def to_document(row: Mapping[str, Any], kind: str, *, run_id: str | None = None,
         vector = row.get(FACTORS)
         if vector is not None:
             doc[FACTORS] = float32_list(vector)
+        if kind == "movies" and row.get(SIMILAR) is not None:
+            doc[SIMILAR] = float32_list(row[SIMILAR])
         if kind == "users":
             doc["source"] = TRAINING_SOURCE
         if kind == "movies" and vector is not None:
@@ -134,9 +137,12 @@ def _mapped_columns(df: Any, kind: str, extra: tuple[str, ...] = ()) -> list[str
     return [c for c in df.columns if c in fields or c in extra]
 
 
-def movie_frame(movie_features: Any, item_factors: Any) -> Any:
-    """Movie features with the index-side vector (movies ALS never saw keep no vector)."""
+def movie_frame(movie_features: Any, item_factors: Any, similar: Any = None) -> Any:
+    """Movie features with the index-side vector and, when given, the `similar` vectors
+    (pipeline.similarity.vectors); movies ALS never saw keep no vector."""
     joined = movie_features.join(item_factors.select(C.MOVIE, FACTORS), on=C.MOVIE, how="left")
+    if similar is not None:
+        joined = joined.join(similar, on=C.MOVIE, how="left")
     return joined.select(*_mapped_columns(joined, "movies", (FACTORS,)))
 
 

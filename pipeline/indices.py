@@ -47,9 +47,11 @@ def writer_alias(index: str) -> str:
     return f"{index}-writer"
 
 
-def index_dims(vector_size: int, rank: int) -> dict[str, dict[str, int]]:
-    """dense_vector dims per kind: `factors` has the model's vector size, `factors_unit` the rank."""
-    return {"movies": {"factors": vector_size, "factors_unit": rank}, "users": {"factors": vector_size}, "ratings": {}}
+def index_dims(vector_size: int, rank: int, similar_dims: int | None = None) -> dict[str, dict[str, int]]:
+    """dense_vector dims per kind: `factors` has the model's vector size, `factors_unit` the rank,
+    `similar` its own size (the rank when not given: factors alone)."""
+    movies = {"factors": vector_size, "factors_unit": rank, "similar": similar_dims or rank}
+    return {"movies": movies, "users": {"factors": vector_size}, "ratings": {}}
 
 
 # --------------------------------------------------------------------------- creation
@@ -77,10 +79,12 @@ def ensure_runs_index(es: Elasticsearch, prefix: str) -> bool:
     return created
 
 
-def create_run_indices(es: Elasticsearch, prefix: str, run_id: str, vector_size: int, rank: int) -> dict[str, str]:
+def create_run_indices(
+    es: Elasticsearch, prefix: str, run_id: str, vector_size: int, rank: int, similar_dims: int | None = None
+) -> dict[str, str]:
     """Create this run's movies/users/ratings indices, each with its writer alias; a name clash is an error."""
     names = run_indices(prefix, run_id)
-    dims = index_dims(vector_size, rank)
+    dims = index_dims(vector_size, rank, similar_dims)
     for kind, index in names.items():
         es.indices.create(index=index, aliases={writer_alias(index): {}}, **es_mappings.index_body(kind, dims[kind]))
         log.info("created %s", index)

@@ -2,7 +2,7 @@
 
     check cluster ─► mark dead runs abandoned ─► record "running" (heartbeat from here on)
       ─► read online feedback (snapshot) ─► load+clean ─► dataset + feedback ─► features
-      ─► (tune) ─► (evaluate, dataset only) ─► train on everything ─► create versioned indices
+      ─► (tune) ─► (evaluate, dataset only) ─► train on everything ─► `similar` vectors ─► create versioned indices
       ─► export (executors) ─► refresh + verify counts and sampled vectors
       ─► serving fidelity (kNN vs exact, HNSW estimate) ─► ONE atomic alias swap
       ─► re-fold users whose feedback changed during the run ─► record "succeeded", flip `active`
@@ -35,6 +35,7 @@ from pipeline.als import ALSParams, TrainedModel, coerce_params
 from pipeline.errors import ExportError, PipelineError
 from pipeline.es import UnsupportedVersion, check_version, client_options, redact_url
 from pipeline.publish import hygiene
+from pipeline.similarity.representations import DEFAULT_SPEC, SimilaritySpec
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class RunConfig:
     max_reject_share: cleaning's reject threshold.
     stale_after_s: a `running` run whose heartbeat is older than this is taken for dead and marked abandoned
         (default 120; the heartbeat comes every stale_after_s / 8 seconds, at most every 15).
+    similarity: how the movie→movie `similar` vectors are built (pipeline.similarity).
     """
 
     dataset: str
@@ -81,6 +83,7 @@ class RunConfig:
     export_partitions: int | None = None
     max_reject_share: float = 0.01
     stale_after_s: float = hygiene.DEFAULT_STALE_AFTER_S
+    similarity: SimilaritySpec = DEFAULT_SPEC
 
     def __post_init__(self) -> None:
         if self.keep < 1:
@@ -237,6 +240,7 @@ def prepare(spark: Any, config: RunConfig, timer: _Timer | None = None, online: 
 def _prepare(spark: Any, config: RunConfig, timer: _Timer, online: Any) -> Prepared:
     from pipeline import als, clean, features
     from pipeline.data import feedback
+    from pipeline.similarity.vectors import similar_frame
 
     with timer.step("hash_inputs"):
         files = input_files(config.dataset, config.data_dir)
@@ -261,9 +265,13 @@ def _prepare(spark: Any, config: RunConfig, timer: _Timer, online: Any) -> Prepa
         model = als.train(train_tables.ratings, params)
         if model.item_bias is not None and model.user_bias is not None:
             model.meta["biases"] = {"items": _bias_summary(model.item_bias), "users": _bias_summary(model.user_bias)}
+    with timer.step("similarity"):
+        spec = config.similarity
+        similar, dims = similar_frame(model, movie_feats, spec)
+        model.meta["similarity"] = {"spec": spec.to_dict(), "dims": dims}
     with timer.step("frames"):
         frames = {
-            "movies": export.movie_frame(movie_feats, model.item_factors),
+            "movies": export.movie_frame(movie_feats, model.item_factors, similar),
             "users": export.user_frame(user_feats, model.user_factors),
             "ratings": export.rating_frame(train_tables.ratings, train_tables.movies, user_feats),
         }
@@ -457,7 +465,8 @@ def _train_and_swap(
         )
         with timer.step("create_indices"):
             created = True
-            indices.create_run_indices(es, config.prefix, run_id, model.vector_size, model.rank)
+            similar_dims = model.meta.get("similarity", {}).get("dims")
+            indices.create_run_indices(es, config.prefix, run_id, model.vector_size, model.rank, similar_dims)
         _export_all(prepared, names, opts, config, run_id, timer)
         with timer.step("verify"):
             problems = indices.verify(es, names, prepared.counts, prepared.samples)

@@ -125,7 +125,7 @@ def bench_throughput(url: str, n_docs: int, repeats: int, chunk_size: int) -> di
         rates = []
         for i in range(repeats):
             index = f"bench-tp-{kind}-{i}"
-            body = es_mappings.index_body(kind, {"factors": dims, "factors_unit": dims - 1} if dims else None)
+            body = es_mappings.index_body(kind, {"factors": dims, "factors_unit": dims - 1, "similar": dims - 1} if dims else None)
             indices.delete_indices(es, [index])
             es.indices.create(index=index, **body)
             started = time.monotonic()

@@ -52,7 +52,7 @@ def render(prefix: str = DEFAULT_PREFIX) -> str:
     user_filter = queries.movie_filter(filters, seen=seen)
     user_q = VectorSearch(field="factors", vector=USER_VECTOR, k=10, filter=user_filter)
     similar_filter = queries.movie_filter(Filters(min_ratings=20), exclude_ids=[1])
-    similar_q = VectorSearch(field="factors_unit", vector=UNIT_VECTOR, similarity="dot_product", k=10,
+    similar_q = VectorSearch(field="similar", vector=UNIT_VECTOR, similarity="dot_product", k=10,
                              filter=similar_filter)
     liked = [1, 50, 181]
     sections = [
@@ -65,8 +65,8 @@ def render(prefix: str = DEFAULT_PREFIX) -> str:
             "included.\n"
         ),
         (
-            "Scores: kNN on `factors` (`max_inner_product`) scores `dot < 0 ? 1/(1-dot) : dot+1`; on `factors_unit` "
-            "(`dot_product`, unit vectors) `(1+dot)/2`. The exact mode computes the same numbers with `script_score`, "
+            "Scores: kNN on `factors` (`max_inner_product`) scores `dot < 0 ? 1/(1-dot) : dot+1`; on `similar` and "
+            "`factors_unit` (`dot_product`, unit vectors) `(1+dot)/2`. The exact mode computes the same numbers with `script_score`, "
             "so both modes agree. User text only ever appears as query values or script `params`.\n"
         ),
         "## Vectors\n",
@@ -74,7 +74,8 @@ def render(prefix: str = DEFAULT_PREFIX) -> str:
              "Elasticsearch 9.2+ leaves vectors out of `_source` unless asked; `factors` is the query vector "
              "for that user's recommendations."),
         _get("A movie's vectors", f"{movies}/_doc/1?_source_exclude_vectors=false",
-             "`factors` (for the audience of the movie) and `factors_unit` (for similar movies)."),
+             "`factors` (for the audience of the movie), `similar` (for similar movies: collaborative and content "
+             "parts, see `pipeline/similarity`) and `factors_unit` (the plain factor cosine, kept to compare)."),
         "## Recommendations for a user (`GET /users/42/recommendations`)\n",
         _request("kNN with pre-filters and seen movies excluded", movies, queries.vector_search(user_q),
                  "Filters run inside the kNN search (`knn.filter`), so k results come back when k exist. "
@@ -99,7 +100,7 @@ def render(prefix: str = DEFAULT_PREFIX) -> str:
                  "Any word may match: the 404 answer lists these, and flags the first `confident` when it "
                  "matches at least half the words and ranks a whole tier above the next."),
         _request("Movies like movie 1", movies, queries.vector_search(similar_q),
-                 "kNN on the unit vectors (cosine), the movie itself excluded."),
+                 "kNN on the `similar` unit vectors (dot product), the movie itself excluded."),
         "## From liked movies, no account (`POST /recommendations/from-liked`)\n",
         _request("The liked movies' vectors", movies, queries.movies_by_ids(liked, vectors=["factors"]),
                  "The service folds these into a user vector with numpy (one least-squares solve), then:"),

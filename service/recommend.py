@@ -2,7 +2,8 @@
 
 For a user: their stored vector, kNN on movie `factors`, rated movies excluded
 inside Elasticsearch by a terms lookup on the user's `rated_movie_ids`. For a
-title or a movie: its unit vector, kNN on `factors_unit`. For liked titles:
+title or a movie: its `similar` vector (collaborative and content parts, see
+pipeline.similarity), kNN by dot product. For liked titles:
 a vector folded in now. Audience: the movie's vector, kNN on user `factors`.
 Cold start: one script_score over Bayesian rating, popularity and genres.
 """
@@ -19,6 +20,7 @@ from service.explain import Session
 from service.queries import Filters, SeenLookup, VectorSearch
 
 PROFILE_FIELDS = ("age_band", "gender", "occupation")
+SIMILAR = "similar"  # the movie→movie vectors (pipeline.similarity), unit length
 _GENRE_CACHE = "movierec.genre_counts"
 
 
@@ -49,14 +51,14 @@ def for_user(user_id: int, args: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _similar(session: Session, movie_id: int, args: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    doc, unit = movies.with_vector(movie_id, "factors_unit")
+    doc, unit = movies.with_vector(movie_id, SIMILAR)
     filt = queries.movie_filter(Filters.from_args(args), exclude_ids=[int(doc["movie_id"])])
-    body = _vector_query(args, "factors_unit", unit, similarity="dot_product", filter=filt)
+    body = _vector_query(args, SIMILAR, unit, similarity="dot_product", filter=filt)
     return movies.summary(doc), movies.scored(movies.hits(session.search("movies", body)))
 
 
 def similar(movie_id: int, args: Mapping[str, Any]) -> dict[str, Any]:
-    """Movies whose latent vectors point the same way as this one's (cosine), itself excluded."""
+    """Movies whose `similar` vectors are closest to this one's (dot product of unit vectors), itself excluded."""
     session = Session(args["explain"])
     movie, items = _similar(session, movie_id, args)
     return session.result(movie=movie, mode=args["mode"], items=items)

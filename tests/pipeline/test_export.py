@@ -56,6 +56,12 @@ def test_movie_without_vector_or_with_zero_vector_has_no_unit_copy():
     assert second["factors"] == [0.0, 0.0] and "factors_unit" not in second
 
 
+def test_movie_similar_vector_is_exported_as_float32():
+    row = {"movie_id": 3, "title": "c", "genres": [], "factors": [1.0, 0.0], "similar": [0.1, 0.3, 0.9486832980505138]}
+    (src,) = (a["_source"] for a in to_actions([row], "i", "movies", run_id="r", rank=2))
+    assert src["similar"] == [float(np.float32(x)) for x in row["similar"]]
+
+
 def test_user_action_is_training_source_and_drops_unmapped_columns():
     row = {"user_id": 42, "age": 30, "age_band": "25-34", "factors": [0.5, 1.0], "not_a_field": 1, "rated_movie_ids": [1, 2]}
     (action,) = to_actions([row], "mr-users-r", "users", run_id="r")
@@ -157,7 +163,7 @@ def _movie_rows(n: int) -> list[dict]:
 
 
 def _create(es, index: str, kind: str = "movies") -> None:
-    dims = {"movies": {"factors": 2, "factors_unit": 2}, "users": {"factors": 2}, "ratings": {}}[kind]
+    dims = {"movies": {"factors": 2, "factors_unit": 2, "similar": 2}, "users": {"factors": 2}, "ratings": {}}[kind]
     es.indices.create(index=index, **es_mappings.index_body(kind, dims))
 
 

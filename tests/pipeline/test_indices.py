@@ -19,7 +19,8 @@ def test_run_indices_and_dims():
         "users": "mr-users-20260101-000000-abcdef",
         "ratings": "mr-ratings-20260101-000000-abcdef",
     }
-    assert indices.index_dims(9, 8) == {"movies": {"factors": 9, "factors_unit": 8}, "users": {"factors": 9}, "ratings": {}}
+    assert indices.index_dims(9, 8) == {"movies": {"factors": 9, "factors_unit": 8, "similar": 8}, "users": {"factors": 9}, "ratings": {}}
+    assert indices.index_dims(9, 8, 30)["movies"] == {"factors": 9, "factors_unit": 8, "similar": 30}
     assert indices.runs_index("mr") == "mr-runs"
 
 

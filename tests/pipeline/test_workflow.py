@@ -18,6 +18,7 @@ from pipeline import indices, runs, synthetic, workflow
 from pipeline.als import ALSParams
 from pipeline.errors import DatasetError, ExportError
 from pipeline.export import BulkSettings
+from pipeline.similarity import representations
 from pipeline.workflow import RunConfig, prepare, run_pipeline
 
 pytestmark = [pytest.mark.spark, pytest.mark.es]
@@ -93,6 +94,17 @@ def test_run_fills_every_index_behind_the_aliases(prepared, data_dir, es_url, in
     assert np.linalg.norm(movie["factors_unit"]) == pytest.approx(1.0, abs=1e-5)
     unit = np.asarray(movie["factors"][:RANK]) / np.linalg.norm(movie["factors"][:RANK])
     assert movie["factors_unit"] == pytest.approx(unit.tolist(), abs=1e-6)
+
+    # `similar`: the representation of pipeline.similarity over every movie with factors, recomputed from the index
+    similarity = record["model"]["similarity"]
+    spec = representations.spec_from(similarity["spec"])
+    found = es.search(index=f"{index_prefix}-movies", size=N_MOVIES, query={"exists": {"field": "factors"}},
+                      source={"exclude_vectors": False})["hits"]["hits"]
+    docs = sorted((h["_source"] for h in found), key=lambda d: d["movie_id"])
+    want = representations.movie_vectors(np.asarray([d["factors"][:RANK] for d in docs]), [d.get("genres", []) for d in docs],
+                                         [d.get("year") for d in docs], spec, None, [d["rating_count"] for d in docs])
+    assert similarity["dims"] == want.shape[1]
+    assert np.asarray([d["similar"] for d in docs]) == pytest.approx(want, abs=1e-5)
 
     user = es.get(index=f"{index_prefix}-users", id="1", source_exclude_vectors=False)["_source"]
     assert user["source"] == "training" and user["factors"][-1] == 1.0 and user["run_id"] == run_id

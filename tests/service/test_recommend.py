@@ -95,11 +95,11 @@ def test_explain_returns_the_request_sent(client, served):
 # --------------------------------------------------------------------------- similar, by title
 
 
-def test_similar_movies_equal_cosine_neighbours(client, served):
+def test_similar_movies_equal_the_nearest_similar_vectors(client, served):
     t = served.trained
-    movie_id = sorted(m for m, r in t.movies.items() if r.get("factors"))[3]
+    movie_id = sorted(m for m, r in t.movies.items() if r.get("similar"))[3]
     body = client.get(f"/movies/{movie_id}/similar?k=6").get_json()
-    want = t.expected(t.unit_vector(movie_id), k=6, field_name="factors_unit", similarity="dot_product", exclude=[movie_id])
+    want = t.expected(t.movies[movie_id]["similar"], k=6, field_name="similar", similarity="dot_product", exclude=[movie_id])
     assert_ranking(ranked(body), want)
     assert body["movie"]["movie_id"] == movie_id
     exact = client.get(f"/movies/{movie_id}/similar?k=6&mode=exact").get_json()
@@ -112,7 +112,7 @@ def test_by_title_resolves_then_recommends_similar(client, served):
     title = t.movies[movie_id]["title"]
     body = client.get("/recommendations/by-title", query_string={"title": title.lower(), "k": 5}).get_json()
     assert body["matched"]["movie_id"] == movie_id
-    want = t.expected(t.unit_vector(movie_id), k=5, field_name="factors_unit", similarity="dot_product", exclude=[movie_id])
+    want = t.expected(t.movies[movie_id]["similar"], k=5, field_name="similar", similarity="dot_product", exclude=[movie_id])
     assert_ranking(ranked(body), want)
     year = t.movies[movie_id]["year"]
     hinted = client.get("/recommendations/by-title", query_string={"title": f"{title} ({year})"}).get_json()

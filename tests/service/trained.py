@@ -116,7 +116,8 @@ def publish(es: Elasticsearch, prefix: str, trained: Trained) -> str:
     indices.ensure_runs_index(es, prefix)
     started = dt.datetime.now(dt.UTC)
     run_id = runs.new_run_id(started)
-    names = indices.create_run_indices(es, prefix, run_id, trained.vector_size, trained.rank)
+    similar_dims = trained.meta.get("similarity", {}).get("dims")
+    names = indices.create_run_indices(es, prefix, run_id, trained.vector_size, trained.rank, similar_dims)
     for kind in indices.RUN_KINDS:
         actions = export.to_actions(trained.docs[kind], names[kind], kind, run_id=run_id, rank=trained.rank)
         helpers.bulk(es, actions, refresh=True)

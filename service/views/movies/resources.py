@@ -58,7 +58,7 @@ class Similar(MethodView):
     @blp.response(200, SimilarSchema)
     @blp.errors(404)
     def get(self, args, movie_id):
-        """Movies similar to this one (cosine of latent vectors), with filters."""
+        """Movies similar to this one (what people rate alike and what the films are), with filters."""
         return recommend.similar(movie_id, args)
 
 
