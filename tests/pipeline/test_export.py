@@ -217,7 +217,7 @@ def test_bulk_write_through_a_deleted_writer_alias_fails_and_creates_nothing(es,
     from pipeline.indices import writer_alias
 
     index = f"{index_prefix}-movies-r"
-    es.indices.create(index=index, aliases={writer_alias(index): {}}, **es_mappings.index_body("movies", {"factors": 2, "factors_unit": 2}))
+    es.indices.create(index=index, aliases={writer_alias(index): {}}, **es_mappings.index_body("movies", {"factors": 2, "factors_unit": 2, "similar": 2}))
     ok = bulk_write(es, to_actions(_movie_rows(2), writer_alias(index), "movies", run_id="r", rank=2), BulkSettings(), require_alias=True)
     assert (ok.ok, ok.failed) == (2, 0)
     es.indices.delete(index=index)
