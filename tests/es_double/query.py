@@ -333,6 +333,20 @@ def _parse_match_none(spec: dict[str, Any]) -> Query:
     return node
 
 
+def _idf(n_docs: int, df: int) -> np.float32:
+    """BM25's idf = ln(1 + (N - n + 0.5) / (n + 0.5)), as a float like Lucene computes it."""
+    return np.float32(math.log(1 + (n_docs - df + 0.5) / (df + 0.5)))
+
+
+def _bm25_scores(tindex: Any, ords: np.ndarray, freqs: np.ndarray, idf: np.float32, boost: float) -> np.ndarray:
+    """float32 LegacyBM25Similarity scores of docs `ords` with term (or phrase) frequencies `freqs`."""
+    avgdl = np.float32(tindex.stats.sum_total_term_freq / tindex.stats.doc_count)
+    cache = (np.float32(1) / (K1 * ((np.float32(1) - B) + B * LENGTH_TABLE / avgdl))).astype(np.float32)
+    weight = np.float32(np.float32(boost) * np.float32(np.float32(1) + K1)) * idf
+    norm_inverse = cache[tindex.norms[ords]]
+    return (weight - weight / (np.float32(1) + freqs * norm_inverse)).astype(np.float32)
+
+
 def _bm25_term(
     ctx: ExecContext, spec: FieldSpec, term: str, boost: float, df_override: int | None = None, term_boost: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -342,15 +356,9 @@ def _bm25_term(
     if posting is None:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     ords, freqs = posting
-    n_docs = tindex.stats.doc_count
     df = df_override if df_override is not None else len(ords)
-    idf = np.float32(math.log(1 + (n_docs - df + 0.5) / (df + 0.5)))
-    avgdl = np.float32(tindex.stats.sum_total_term_freq / n_docs)
-    cache = (np.float32(1) / (K1 * ((np.float32(1) - B) + B * LENGTH_TABLE / avgdl))).astype(np.float32)
-    weight = np.float32(np.float32(np.float32(boost) * np.float32(term_boost)) * np.float32(np.float32(1) + K1)) * idf
-    norm_inverse = cache[tindex.norms[ords]]
-    scores = (weight - weight / (np.float32(1) + freqs * norm_inverse)).astype(np.float32)
-    return ords, scores
+    idf = _idf(tindex.stats.doc_count, df)
+    return ords, _bm25_scores(tindex, ords, freqs, idf, np.float32(np.float32(boost) * np.float32(term_boost)))
 
 
 def _scatter(ctx: ExecContext, ords: np.ndarray, scores: np.ndarray) -> Result:
@@ -1076,15 +1084,8 @@ class MatchPhrase(Query):
         ords = np.asarray(sorted(freqs), dtype=np.int64)
         phrase_freq = np.asarray([freqs[o] for o in ords.tolist()], dtype=np.float32)
         n_docs = tindex.stats.doc_count
-        idf_sum = 0.0
-        for t in terms:
-            df = len(tindex.postings[t][0])
-            idf_sum += float(np.float32(math.log(1 + (n_docs - df + 0.5) / (df + 0.5))))
-        idf = np.float32(idf_sum)
-        avgdl = np.float32(tindex.stats.sum_total_term_freq / n_docs)
-        cache = (np.float32(1) / (K1 * ((np.float32(1) - B) + B * LENGTH_TABLE / avgdl))).astype(np.float32)
-        weight = np.float32(np.float32(self.boost) * np.float32(np.float32(1) + K1)) * idf
-        scores = (weight - weight / (np.float32(1) + phrase_freq * cache[tindex.norms[ords]])).astype(np.float32)
+        idf = np.float32(sum(float(_idf(n_docs, len(tindex.postings[t][0]))) for t in terms))
+        scores = _bm25_scores(tindex, ords, phrase_freq, idf, self.boost)
         return _scatter(ctx, ords, scores)
 
 
