@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -49,6 +50,8 @@ SOLVERS = ("numpy", "spark-ml")
 IMPLICIT_SIGNALS = ("binary", "rating")
 BIAS = "bias"
 SIGNAL = "signal"
+# Factor rows per slice when a solved factor table goes back into Spark.
+FRAME_SLICE_ROWS = 50_000
 _NO_SIGNAL_RULE: dict[str, Any] = {"positive_threshold": None, "negative_weight": 0.0, "prior_weight": 0.0}
 # The class defaults are the implicit numpy-solver ones, chosen on validation carves
 # (docs/benchmarks.md); the other (kind, solver) pairs differ in these.
@@ -368,7 +371,8 @@ def factor_frame(spark: SparkSession, ids: np.ndarray, matrix: np.ndarray, id_co
     """(id_col int, factors array<float>) from driver arrays, cached and materialised."""
     schema = StructType([StructField(id_col, IntegerType(), False), StructField(FACTORS, ArrayType(FloatType(), False), False)])
     rows = [(int(i), v) for i, v in zip(ids.tolist(), matrix.astype(np.float32).tolist(), strict=True)]
-    slices = max(1, spark.sparkContext.defaultParallelism)
+    # sized to the rows: a slice is a task, and ml-100k's 1,682 vectors are not worth two
+    slices = max(1, min(spark.sparkContext.defaultParallelism, math.ceil(len(rows) / FRAME_SLICE_ROWS)))
     frame = spark.createDataFrame(spark.sparkContext.parallelize(rows, slices), schema).cache()
     frame.count()
     return frame

@@ -2,6 +2,7 @@
 
     pip install -e '.[bench]'      # the `implicit` library (peer only)
     python scripts/bench_peers.py --data-dir /work/shared/data --output reports/peers.json
+    python scripts/bench_peers.py --data-dir /work/shared/data --timing-only --repeats 5   # training time only
 
 Same splits (recommenders' python_stratified_split procedure, seeds 42, 7,
 123, 1, 2), same metric code (pipeline.evaluate / pipeline.metrics), every
@@ -232,21 +233,31 @@ def summarise(results: list[dict[str, float]]) -> dict[str, Any]:
 
 
 def timing(spark: Any, rows: np.ndarray, rank: int, iterations: int, repeats: int, block_params: dict[str, Any]) -> dict[str, Any]:
-    """Training seconds on all of ml-100k at the same rank and iterations: numpy solver, spark-ml, implicit."""
+    """Training seconds on all of ml-100k at the same rank and iterations, interleaved repeats.
+
+    numpy solver (blocks sized to the data: one task on ml-100k), the same forced to two blocks (a
+    Spark job per half-step, as on bigger data), pyspark.ml ALS, and the `implicit` library.
+    """
     from pipeline import als
     from pipeline.columns import RATINGS_SCHEMA
 
     frame = spark.createDataFrame([(int(u), int(i), float(r), 0) for u, i, r in rows], RATINGS_SCHEMA).cache()
     frame.count()
+    numpy = als.ALSParams(**{**block_params, "rank": rank, "max_iter": iterations})
     configs = {
-        "numpy": als.ALSParams(**{**block_params, "rank": rank, "max_iter": iterations}),
+        "numpy": numpy,
+        "numpy, 2 blocks": numpy.replace(num_blocks=2),
         "spark-ml": als.ALSParams.for_kind("implicit", "spark-ml").replace(rank=rank, max_iter=iterations),
     }
     seconds: dict[str, list[float]] = {name: [] for name in [*configs, "implicit"]}
+    steps: dict[str, list[dict[str, Any]]] = {name: [] for name in configs if name != "spark-ml"}
+    load_before = os.getloadavg()
     for _ in range(repeats):
         for name, p in configs.items():
             model = als.train(frame, p)
             seconds[name].append(model.meta["train_seconds"])
+            if name in steps:
+                steps[name].append(model.meta["solver_timings"])
             model.unpersist()
         started = time.perf_counter()
         fit_implicit_lib(rows, {"rank": rank, "reg": 1.0, "alpha": 1.0, "iterations": iterations})
@@ -257,10 +268,23 @@ def timing(spark: Any, rows: np.ndarray, rank: int, iterations: int, repeats: in
         "rank": rank,
         "iterations": iterations,
         "repeats": repeats,
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
         "seconds": seconds,
+        "numpy_steps": steps,
         "median_seconds": medians,
         "numpy_over_spark_ml": medians["numpy"] / medians["spark-ml"],
+        "per_repeat_numpy_over_spark_ml": [a / b for a, b in zip(seconds["numpy"], seconds["spark-ml"], strict=True)],
     }
+
+
+def print_timing(times: Mapping[str, Any]) -> None:
+    print(f"\ntraining on all of ml-100k, rank {times['rank']}, {times['iterations']} iterations, "
+          f"median of {times['repeats']} interleaved repeats (load {times['load_average_before'][0]:.1f} -> {times['load_average_after'][0]:.1f}):")
+    for name, value in times["median_seconds"].items():
+        print(f"  {name:<18}{value:>8.2f} s   {', '.join(f'{v:.2f}' for v in times['seconds'][name])}")
+    print(f"  numpy / spark-ml = {times['numpy_over_spark_ml']:.2f} (per repeat: "
+          f"{', '.join(f'{r:.2f}' for r in times['per_repeat_numpy_over_spark_ml'])})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -270,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--seeds", default="42,7,123,1,2")
     parser.add_argument("--repeats", type=int, default=3, help="timing repeats on all of ml-100k")
+    parser.add_argument("--timing-only", action="store_true", help="only the training-time comparison on all of ml-100k")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(message)s")
     from threadpoolctl import threadpool_limits  # comes with `implicit`
@@ -282,10 +307,21 @@ def main(argv: list[str] | None = None) -> int:
     spark = get_spark("movierec-bench-peers", master=args.master)
     spark.sparkContext.setLogLevel("ERROR")
     rows = load(args.data_dir, spark)
+    default = {k: v for k, v in ALSParams().to_dict().items() if k != "num_blocks"}
+    if args.timing_only:
+        times = timing(spark, rows, 64, 15, args.repeats, default)
+        times.update(command=" ".join(sys.argv), machine=machine_info(spark))
+        text = json.dumps(times, indent=2, sort_keys=True, default=str)
+        print(text)
+        if args.output:
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            args.output.write_text(text + "\n", encoding="utf-8")
+        print_timing(times)
+        spark.stop()
+        return 0
     seeds = [int(s) for s in args.seeds.split(",")]
     train42, _ = split(rows, seeds[0])
     started = time.perf_counter()
-    default = {k: v for k, v in ALSParams().to_dict().items() if k != "num_blocks"}
 
     tuning: dict[str, Any] = {}
     best: dict[str, dict[str, Any]] = {}
@@ -349,8 +385,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{name:<18}{m['ndcg_at_10']:>11.4f} ± {sd['ndcg_at_10']:.4f}{m['precision_at_10']:>11.4f} ± {sd['precision_at_10']:.4f}"
                 f"{m['recall_at_10']:>11.4f} ± {sd['recall_at_10']:.4f}{m['map_at_10']:>10.4f}{m['map_rel_at_10']:>13.4f}{r['median_train_seconds']:>9.2f}"
             )
-    print(f"\ntraining on all of ml-100k, rank 64, 15 iterations (median of {args.repeats}): {times['median_seconds']}, "
-          f"numpy / spark-ml = {times['numpy_over_spark_ml']:.2f}")
+    print_timing(times)
     spark.stop()
     return 0
 

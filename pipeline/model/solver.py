@@ -12,10 +12,17 @@ shuffle runs inside the loop and lineage stays one stage deep (no
 checkpoints). The equations are `pipeline.model.equations`. The same code
 runs on `local[*]` and a cluster; the blocks can also be plain lists (tests).
 
+Blocks are sized to the work (`block_count`): every half-step above is a
+Spark job, ~0.1 s of scheduling, task launch, broadcast and collect however
+little it computes, while a sweep's numpy costs ~0.1 s per 100k ratings at
+rank 64 on one core. So a problem worth less than one block (ml-100k) is
+not split at all: one Spark task builds both sides' CSR and runs every
+sweep (`spark_fit_one_task`), two Spark jobs in all instead of two per sweep.
+
 Determinism: ids are sorted, each block's entries are sorted by (row,
 column), the initial user factors come from numpy's generator seeded by `seed`,
 and each row is solved from its own entries only, so the factors are the
-same for a seed whatever the partitioning.
+same for a seed whatever the partitioning (one task or many blocks alike).
 
 Mean-user prior (implicit, `prior_weight` λ₀ > 0): every user's objective
 gains λ₀|x_u − ū|², ū the mean of the users of the previous sweep, so a user
@@ -42,6 +49,20 @@ log = logging.getLogger(__name__)
 IMPLICIT, EXPLICIT = "implicit", "explicit"
 # Ratings per block at most, so one partition's CSR stays small in a Python worker.
 BLOCK_RATINGS = 2_000_000
+# Work worth a block of its own, in entries × rank²: a half-step's numpy time grows with it, and
+# below ~BLOCK_WORK it is shorter than the Spark job that would run a second block in parallel
+# (docs/benchmarks.md, "Training time on ml-100k"). 400k ratings at rank 64.
+BLOCK_WORK = 400_000 * 64**2
+
+
+def block_count(entries: int, rank: int, parallelism: int, requested: int | None = None) -> int:
+    """Blocks per side: `requested`, else one per BLOCK_WORK of entries × rank² up to `parallelism`;
+    never fewer than keep each block within BLOCK_RATINGS entries."""
+    by_memory = math.ceil(entries / BLOCK_RATINGS)
+    if requested is not None:
+        return max(requested, by_memory, 1)
+    by_work = min(max(parallelism, 1), math.ceil(entries * rank**2 / BLOCK_WORK))
+    return max(by_work, by_memory, 1)
 
 
 @dataclass(frozen=True)
@@ -191,18 +212,59 @@ def local_blocks(
 # --------------------------------------------------------------------------- Spark blocks
 
 
-def _partition_block(key_ids: Any, other_ids: Any, rows: Iterator[Any]) -> Iterator[Block]:
-    """One partition's (key, [other…], [value…]) rows as one Block, ids mapped to sorted positions."""
+def _gather(rows: Iterator[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(key, other, value) arrays, one entry per rating, from rows of (key, [other…], [value…])."""
     keys, others, values = [], [], []
     for key, other, value in rows:
         keys.append(np.full(len(other), key, dtype=np.int64))
         others.append(np.asarray(other, dtype=np.int64))
         values.append(np.asarray(value, dtype=np.float64))
     if not keys:
+        return None
+    return np.concatenate(keys), np.concatenate(others), np.concatenate(values)
+
+
+def _partition_block(key_ids: Any, other_ids: Any, rows: Iterator[Any]) -> Iterator[Block]:
+    """One partition's (key, [other…], [value…]) rows as one Block, ids mapped to sorted positions."""
+    got = _gather(rows)
+    if got is None:
         return iter(())
-    rows_idx = np.searchsorted(key_ids.value, np.concatenate(keys))
-    cols_idx = np.searchsorted(other_ids.value, np.concatenate(others))
-    return iter((make_block(rows_idx, cols_idx, np.concatenate(values)),))
+    keys, others, values = got
+    return iter((make_block(np.searchsorted(key_ids.value, keys), np.searchsorted(other_ids.value, others), values),))
+
+
+def _fit_partition(rows: Iterator[Any], cfg: SolverConfig, max_iter: int, seed: int) -> Iterator[Factors]:
+    """Every sweep of a whole problem held by one partition of (user, [item…], [value…]) rows."""
+    got = _gather(rows)
+    if got is None:
+        return iter(())
+    user_blocks, item_blocks, user_ids, item_ids = local_blocks(*got, 1)
+    return iter((fit(user_blocks, item_blocks, user_ids, item_ids, cfg, max_iter, seed),))
+
+
+def _typed(frame: Any, user_col: str, item_col: str, value_col: str) -> Any:
+    from pyspark.sql import functions as F
+
+    return frame.select(F.col(user_col).cast("long"), F.col(item_col).cast("long"), F.col(value_col).cast("double"))
+
+
+def _grouped(data: Any, partitions: int, key: str, other: str, value_col: str) -> Any:
+    """One row per key with its entries as two aligned arrays: Python converts a few lists per row
+    instead of one Row object per rating (collect_list keeps both in the same row order)."""
+    from pyspark.sql import functions as F
+
+    part = data.repartition(partitions, key).groupBy(key).agg(F.collect_list(other).alias("o"), F.collect_list(value_col).alias("v"))
+    return part.select(key, "o", "v")
+
+
+def spark_fit_one_task(frame: Any, user_col: str, item_col: str, value_col: str, cfg: SolverConfig, max_iter: int, seed: int) -> Factors:
+    """Every sweep in one Spark task (a problem of one block per side, `block_count`): one job, and the
+    factors come back once. ValueError when the frame has no entry."""
+    grouped = _grouped(_typed(frame, user_col, item_col, value_col), 1, user_col, item_col, value_col)
+    found = grouped.rdd.mapPartitions(lambda rows: _fit_partition(rows, cfg, max_iter, seed)).collect()
+    if not found:
+        raise ValueError("no entries to train on")
+    return found[0]
 
 
 def spark_blocks(frame: Any, user_col: str, item_col: str, value_col: str, n_blocks: int | None = None) -> tuple[Any, Any, np.ndarray, np.ndarray, int]:
@@ -214,20 +276,18 @@ def spark_blocks(frame: Any, user_col: str, item_col: str, value_col: str, n_blo
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    spark = frame.sparkSession
-    sc = spark.sparkContext
-    data = frame.select(F.col(user_col).cast("long"), F.col(item_col).cast("long"), F.col(value_col).cast("double"))
-    user_ids = np.asarray(sorted(r[0] for r in data.select(user_col).distinct().collect()), dtype=np.int64)
-    item_ids = np.asarray(sorted(r[0] for r in data.select(item_col).distinct().collect()), dtype=np.int64)
-    n_entries = data.count()
+    sc = frame.sparkSession.sparkContext
+    data = _typed(frame, user_col, item_col, value_col)
+    # both id lists and the count in one pass (partial aggregation: no shuffle of the entries)
+    found = data.agg(F.sort_array(F.collect_set(user_col)), F.sort_array(F.collect_set(item_col)), F.count(F.lit(1))).first()
+    user_ids, item_ids = np.asarray(found[0], dtype=np.int64), np.asarray(found[1], dtype=np.int64)
+    n_entries = int(found[2])
     wanted = max(n_blocks or sc.defaultParallelism, math.ceil(n_entries / BLOCK_RATINGS), 1)
     users_bc, items_bc = sc.broadcast(user_ids), sc.broadcast(item_ids)
 
     def by(key: str, key_bc: Any, other_bc: Any, other: str) -> Any:
-        # one row per user (movie) with its entries as two aligned arrays: Python converts a few lists
-        # per row instead of one Row object per rating (collect_list keeps both in the same row order)
-        part = data.repartition(wanted, key).groupBy(key).agg(F.collect_list(other).alias("o"), F.collect_list(value_col).alias("v"))
-        blocks = part.select(key, "o", "v").rdd.mapPartitions(lambda it: _partition_block(key_bc, other_bc, it))
+        part = _grouped(data, wanted, key, other, value_col)
+        blocks = part.rdd.mapPartitions(lambda it: _partition_block(key_bc, other_bc, it))
         blocks.persist(StorageLevel.MEMORY_AND_DISK)
         blocks.count()
         return blocks

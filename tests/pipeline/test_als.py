@@ -227,3 +227,16 @@ def test_ratings_mean_what_they_say(spark) -> None:
 
     assert not set(top10(1.0)) & horror
     assert len(set(top10(5.0)) & horror) >= 6
+
+
+@pytest.mark.spark
+def test_one_task_and_block_paths_train_the_same_model(ratings) -> None:
+    """Blocks sized to the data: the test set is one task's work; forced blocks give the same factors."""
+    p = als.ALSParams(**{**FAST, "num_blocks": None})
+    one, three = als.train(ratings, p), als.train(ratings, p.replace(num_blocks=3))
+    assert one.meta["solver_timings"]["blocks"] == 1 and "one_task_seconds" in one.meta["solver_timings"]
+    assert three.meta["solver_timings"]["blocks"] == 3 and "blocks_seconds" in three.meta["solver_timings"]
+    for frame, key in (("user_factors", "user_id"), ("item_factors", "movie_id")):
+        a, b = als.factor_matrix(getattr(one, frame), key), als.factor_matrix(getattr(three, frame), key)
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert one.meta["item_gramian"] == three.meta["item_gramian"]

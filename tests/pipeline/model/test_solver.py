@@ -90,3 +90,32 @@ def test_spark_blocks_solve_exactly_like_the_local_loop(spark) -> None:
     assert np.array_equal(on_spark.user_ids, local.user_ids)
     assert np.allclose(on_spark.users, local.users, rtol=1e-10, atol=1e-12)
     assert np.allclose(on_spark.items, local.items, rtol=1e-10, atol=1e-12)
+
+
+def test_block_count_is_sized_to_the_work() -> None:
+    work = solver.BLOCK_WORK // 64**2  # entries worth one block at rank 64
+    assert solver.block_count(100_000, 64, parallelism=2) == 1  # ml-100k: one block, one task
+    assert solver.block_count(work, 64, parallelism=8) == 1
+    assert solver.block_count(work + 1, 64, parallelism=8) == 2
+    assert solver.block_count(work + 1, 32, parallelism=8) == 1  # a quarter of the work per entry at rank 32
+    assert solver.block_count(10 * work, 64, parallelism=4) == 4  # no more blocks than cores for work alone
+    assert solver.block_count(25_000_000, 64, parallelism=2) == 13  # memory: at most BLOCK_RATINGS entries a block
+    assert solver.block_count(100, 64, parallelism=2, requested=3) == 3
+    assert solver.block_count(25_000_000, 64, parallelism=2, requested=3) == 13
+    assert solver.block_count(0, 64, parallelism=2) == 1
+
+
+@pytest.mark.spark
+def test_one_task_fit_is_the_multi_block_fit(spark) -> None:
+    """A problem of one block runs every sweep in one Spark task; the factors are those of the blocks."""
+    u, i, r = _triples()
+    s = equations.SignalRule(positive_threshold=3.0, negative_weight=1.0).signal(r)[1]
+    frame = spark.createDataFrame([(int(a), int(b), float(c)) for a, b, c in zip(u, i, s, strict=True)], ["user_id", "movie_id", "signal"])
+    one = solver.spark_fit_one_task(frame, "user_id", "movie_id", "signal", IMPLICIT, 6, 7)
+    blocks = _fit(IMPLICIT, 3)
+    assert np.array_equal(one.user_ids, blocks.user_ids) and np.array_equal(one.item_ids, blocks.item_ids)
+    assert np.array_equal(one.users, blocks.users) and np.array_equal(one.items, blocks.items)
+    assert np.array_equal(one.mean_user, blocks.mean_user)
+    assert len(one.sweep_seconds) == 6  # timed inside the task
+    with pytest.raises(ValueError, match="no entries"):
+        solver.spark_fit_one_task(frame.where("user_id < 0"), "user_id", "movie_id", "signal", IMPLICIT, 6, 7)
