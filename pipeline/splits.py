@@ -182,3 +182,8 @@ def validation_split(split: Split, seed: int | None = None) -> Split:
         if protocol == "liked-only":
             valid = valid.where(F.col(RATING) >= F.lit(LIKED_THRESHOLD))
     return Split(f"{split.name}/validation", train, valid)
+
+
+def materialise(split: Split) -> Split:
+    """Cache both parts and cut their lineage (window plans re-run on every ALS pass otherwise)."""
+    return Split(split.name, split.train.localCheckpoint(), split.test.localCheckpoint())

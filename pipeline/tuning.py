@@ -3,7 +3,7 @@
 The search is generic: it takes a base `ALSParams`, a space (parameter name →
 candidate values) and an `objective(params) -> metrics` callable (which trains
 on the validation carve's train part and scores its held-out part; see
-`pipeline.evaluate.ranking_objective`). Every point tried is kept — params,
+`ranking_objective` below). Every point tried is kept — params,
 all metrics, seconds — so the report shows the whole search, not just the
 winner. The test part of the protocol is never passed in here.
 """
@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline import als, scoring, splits
 from pipeline.als import ALSParams
 
 log = logging.getLogger(__name__)
@@ -165,3 +166,64 @@ def tune(
         raise ValueError(f"every tuning point failed ({len(points)} tried)")
     log.info("tuning winner %s=%.4f: %s", metric, best[0], best[1].to_dict())
     return TuningResult(metric, maximize, best[1], best[0], trials, search, validation)
+
+
+# ---- objectives on a validation carve ------------------------------------------------------------
+
+
+def ranking_objective(
+    validation: splits.Split, ks: Sequence[int] = scoring.DEFAULT_KS
+) -> Callable[[als.ALSParams], dict[str, float]]:
+    """A tuning objective: train on the validation carve's train part, score its held-out part."""
+    data = scoring.RankingData.from_split(validation)
+
+    def run(params: als.ALSParams) -> dict[str, float]:
+        result, model, _ = scoring.score_ranking_split(validation, params, ks, data)
+        model.unpersist()
+        return result
+
+    return run
+
+
+def rating_objective(validation: splits.Split, scale: tuple[float, float]) -> Callable[[als.ALSParams], dict[str, float]]:
+    test_rows = scoring.collect_rows(validation.test)
+
+    def run(params: als.ALSParams) -> dict[str, float]:
+        model = als.train(validation.train, params)
+        predictor = scoring.RatingPredictor.from_model(model, *scale)
+        model.unpersist()
+        return scoring.evaluate_rating(predictor, test_rows)
+
+    return run
+
+
+def tune_on(
+    split: splits.Split,
+    base: als.ALSParams,
+    task: str,
+    space: Mapping[str, Sequence[Any]] | None = None,
+    n_points: int | None = None,
+    seed: int = 0,
+    ks: Sequence[int] = scoring.DEFAULT_KS,
+    objective: str | None = None,
+) -> TuningResult:
+    """Search on a validation carve of `split.train` (never `split.test`).
+
+    `objective` overrides the task's metric (e.g. "ndcg_at_5"); error metrics
+    (rmse, mae) are minimised, everything else maximised.
+    """
+    validation = splits.materialise(splits.validation_split(split))
+    metric, maximize = OBJECTIVES[task]
+    if objective is not None:
+        metric, maximize = objective, objective not in MINIMISED
+    space = space if space is not None else default_space(task, base.solver)
+    if task == "ranking":
+        objective = ranking_objective(validation, ks)
+    else:
+        objective = rating_objective(validation, scoring.rating_scale(split.train))
+    if n_points is None:
+        points, search = grid_points(space), "grid"
+    else:
+        points, search = random_points(space, n_points, seed), f"random({n_points}, seed={seed})"
+    log.info("tuning on %s: %d points (%s), objective %s", validation.name, len(points), search, metric)
+    return tune(base, points, objective, metric, maximize, search, validation.name)

@@ -5,7 +5,7 @@
     python scripts/bench_peers.py --data-dir /work/shared/data --timing-only --repeats 5   # training time only
 
 Same splits (recommenders' python_stratified_split procedure, seeds 42, 7,
-123, 1, 2), same metric code (pipeline.evaluate / pipeline.metrics), every
+123, 1, 2), same metric code (pipeline.scoring / pipeline.metrics), every
 model tuned on a validation carve of the seed-42 training part only (the same
 procedure, seed 43), the winner trained on each seed's training part and
 scored once on its test part. Models:
@@ -61,7 +61,7 @@ def split(rows: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def ranking_data(train: np.ndarray, test: np.ndarray, liked: bool) -> Any:
-    from pipeline.evaluate import RankingData
+    from pipeline.scoring import RankingData
     from pipeline.splits import LIKED_THRESHOLD
 
     test = test[test[:, 2] >= LIKED_THRESHOLD] if liked else test
@@ -69,7 +69,7 @@ def ranking_data(train: np.ndarray, test: np.ndarray, liked: bool) -> Any:
 
 
 def score(scorer: Any, data: Any) -> dict[str, float]:
-    from pipeline.evaluate import evaluate_ranking
+    from pipeline.scoring import evaluate_ranking
 
     got = evaluate_ranking(scorer, data, (10,))
     return {k: float(got[k]) for k in METRICS}
@@ -80,11 +80,11 @@ def score(scorer: Any, data: Any) -> dict[str, float]:
 
 
 def _factor_scorer(name: str, user_ids: np.ndarray, users: np.ndarray, item_ids: np.ndarray, items: np.ndarray) -> Any:
-    from pipeline.evaluate import FactorScorer, _align
+    from pipeline.scoring import FactorScorer, align
 
     def make(data: Any) -> Any:
-        u, _ = _align(user_ids, users, data.user_ids, users.shape[1])
-        i, known = _align(item_ids, items, data.item_ids, items.shape[1])
+        u, _ = align(user_ids, users, data.user_ids, users.shape[1])
+        i, known = align(item_ids, items, data.item_ids, items.shape[1])
         return FactorScorer(name, u, i, known)
 
     return make
