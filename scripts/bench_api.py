@@ -107,13 +107,15 @@ def _lscpu() -> list[str]:
         return []
 
 
-def start_gunicorn(es_url: str, prefix: str, port: int, workers: int) -> subprocess.Popen:
-    env = {**os.environ, "ES_URL": es_url, "MOVIEREC_INDEX_PREFIX": prefix, "WEB_CONCURRENCY": str(workers),
-           "PORT": str(port), "LOG_LEVEL": "warning", "GUNICORN_ACCESS_LOG": ""}
-    cmd = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "service" / "gunicorn_conf.py"), "service.wsgi:app"]
+def start_gunicorn(es_url: str, prefix: str, port: int, settings: dict[str, str]) -> subprocess.Popen:
+    """gunicorn with service/gunicorn_conf.py on `port`, `settings` (WEB_CONCURRENCY, GUNICORN_*) in its
+    environment; returns once GET /health answers 200 (SystemExit after 100 s)."""
+    env = {**os.environ, "GUNICORN_ACCESS_LOG": "", **settings, "ES_URL": es_url, "MOVIEREC_INDEX_PREFIX": prefix,
+           "PORT": str(port), "LOG_LEVEL": "warning"}
+    cmd = [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf", "service.wsgi:app"]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True)
     http = urllib3.PoolManager()
-    for _ in range(200):
+    for _ in range(400):
         try:
             if http.request("GET", f"http://127.0.0.1:{port}/health", timeout=2).status == 200:
                 return proc
@@ -290,7 +292,7 @@ def main() -> int:
     results: dict[str, Any] = {"machine": machine(), "settings": {k: v for k, v in vars(args).items() if k != "write_docs"}}
     results["settings"]["run_id"] = data["run"]["run_id"]
     results["foldin"] = foldin_time(data["run"], data["foldin_factors"], args.foldin_repeats)
-    proc = start_gunicorn(args.es_url, args.prefix, args.port, args.workers)
+    proc = start_gunicorn(args.es_url, args.prefix, args.port, {"WEB_CONCURRENCY": str(args.workers)})
     base = f"http://127.0.0.1:{args.port}"
     try:
         results["endpoints"] = {}

@@ -18,7 +18,6 @@ import logging
 import os
 import re
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -28,7 +27,7 @@ from typing import Any
 
 import urllib3
 import yaml
-from bench_api import machine, stop
+from bench_api import machine, start_gunicorn, stop
 from bench_es_double import start_double
 from bench_refresh import publish
 
@@ -50,22 +49,6 @@ def compose_workers() -> dict[str, str]:
             out[key] = match.group(1) if match else str(value)
     out["GUNICORN_ACCESS_LOG"] = ""
     return out
-
-
-def start_api(es_url: str, prefix: str, port: int, workers: dict[str, str]) -> subprocess.Popen:
-    env = {**os.environ, **workers, "ES_URL": es_url, "MOVIEREC_INDEX_PREFIX": prefix, "PORT": str(port), "LOG_LEVEL": "warning"}
-    cmd = [sys.executable, "-m", "gunicorn", "-c", "python:service.gunicorn_conf", "service.wsgi:app"]
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True)
-    http = urllib3.PoolManager()
-    for _ in range(400):
-        try:
-            if http.request("GET", f"http://127.0.0.1:{port}/health", timeout=2).status == 200:
-                return proc
-        except urllib3.exceptions.HTTPError:
-            pass
-        time.sleep(0.25)
-    stop(proc)
-    raise SystemExit("gunicorn did not become healthy")
 
 
 def call(http: urllib3.PoolManager, base: str, method: str, path: str, body: Any = None) -> tuple[int, dict, float]:
@@ -140,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     double, url = start_double(*([] if args.immediate_refresh else ["--scheduled-refresh"]), cwd=str(ROOT))
     try:
         publish(url, args.prefix, args.data_dir, args.rank)
-        app = start_api(url, args.prefix, args.port, workers)
+        app = start_gunicorn(url, args.prefix, args.port, workers)
         try:
             base = f"http://127.0.0.1:{args.port}"
             http = urllib3.PoolManager()
