@@ -66,6 +66,9 @@ def _accept_verbose_anywhere(subparsers: argparse._SubParsersAction) -> None:
             command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging")
 
 
+QUIET_LOGGERS = ("elastic_transport", "faiss")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -75,6 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # One INFO line per HTTP request (elastic_transport) and faiss's probe of its CPU
+    # variants ("Could not load library with AVX2 support ...") are debugging detail.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if args.verbose else logging.WARNING)
     try:
         return int(args.func(args) or 0)
     except PipelineError as exc:

@@ -205,7 +205,7 @@ def test_one_shot_commands():
     assert command_text("dashboards") == "python scripts/kibana_objects.py import --timeout 600"
     pipeline = command_text("pipeline")
     assert pipeline.startswith(
-        "sh -c movierec data fetch ml-100k --data-dir /data --no-summary && movierec run --dataset ml-100k --data-dir /data"
+        "sh -c movierec data fetch ml-100k --data-dir /data --no-summary && exec movierec run --dataset ml-100k --data-dir /data"
     )
     for flag in ("--master spark://spark-master:7077", "--evaluate"):
         assert flag in pipeline
@@ -213,6 +213,42 @@ def test_one_shot_commands():
     assert api.startswith("gunicorn ") and api.endswith(" service.wsgi:app")
     assert importlib.util.find_spec("service.gunicorn_conf") is not None
     assert importlib.util.find_spec("service.wsgi") is not None
+
+
+FAKE_MOVIEREC = """#!/bin/sh
+if [ "$1" = run ]; then
+    trap 'echo TERM > "$MARK"; exit 143' TERM
+    echo started > "$MARK"
+    while :; do sleep 0.1; done
+fi
+"""
+
+
+def test_pipeline_run_receives_the_stop_signal(tmp_path):
+    """`docker compose stop` sends SIGTERM to the container's main process; with `init: true` tini
+    forwards it to the command, here `sh -c`. A shell does not pass it on to a child it waits for
+    (POSIX sh: the trap runs only after the foreground command ends), so `movierec run` must replace
+    the shell (`exec`) to get its SIGTERM cleanup (docker docs, "docker compose stop"; tini README)."""
+    import signal
+    import time
+
+    (tmp_path / "movierec").write_text(FAKE_MOVIEREC)
+    (tmp_path / "movierec").chmod(0o755)
+    mark = tmp_path / "mark"
+    env = {"PATH": f"{tmp_path}:{os.environ['PATH']}", "MARK": str(mark)}
+    command = SERVICES["pipeline"]["command"]
+    shell = subprocess.Popen(command, env=env)
+    try:
+        deadline = time.monotonic() + 20
+        while not mark.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert mark.read_text().strip() == "started"
+        shell.send_signal(signal.SIGTERM)
+        assert shell.wait(timeout=10) == 143
+        assert mark.read_text().strip() == "TERM"
+    finally:
+        if shell.poll() is None:
+            shell.kill()
 
 
 def test_scripts_the_stack_runs_exist():

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import synthetic
-from pipeline.cli import build_parser, main
+from pipeline.cli import QUIET_LOGGERS, build_parser, main
 from pipeline.commands.run import config_from_args
 from pipeline.errors import PipelineError
 from pipeline.evaluate import default_params
@@ -88,6 +88,23 @@ def test_bootstrap_is_idempotent(es_url, index_prefix, es, capsys):
     assert main(["bootstrap", "--es-url", es_url, "--prefix", index_prefix]) == 0
     assert capsys.readouterr().out == "".join(f"{index_prefix}-{k}: exists\n" for k in kinds)
     assert all(es.indices.exists(index=f"{index_prefix}-{k}") for k in kinds)
+
+
+@pytest.mark.es
+def test_per_request_client_lines_only_with_verbose(es_url, index_prefix, caplog):
+    """elastic_transport logs every HTTP request at INFO: debugging detail, shown with -v only."""
+    def transport_lines() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.name.startswith("elastic_transport")]
+
+    try:
+        with caplog.at_level(logging.DEBUG):
+            assert main(["bootstrap", "--es-url", es_url, "--prefix", index_prefix]) == 0
+            assert transport_lines() == []
+            assert main(["bootstrap", "-v", "--es-url", es_url, "--prefix", index_prefix]) == 0
+            assert any(line.startswith(("GET ", "HEAD ", "PUT ")) for line in transport_lines())
+    finally:
+        for name in QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.NOTSET)
 
 
 @pytest.mark.es
