@@ -178,12 +178,21 @@ def runs_list_command(args: argparse.Namespace) -> int:
         json.dump(records, sys.stdout, indent=2, sort_keys=True, default=str)
         sys.stdout.write("\n")
         return 0
-    sys.stdout.write(f"{'':1} {'run_id':24} {'status':9} {'dataset':15} {'kind':8} {'movies':>7} {'users':>7} {'ratings':>9} {'seconds':>8}\n")
+    present = set(es.indices.get(index=f"{args.prefix}-*", allow_no_indices=True, ignore_unavailable=True))
+    sys.stdout.write(
+        f"{'':1} {'run_id':24} {'status':9} {'dataset':15} {'kind':8} {'movies':>7} {'users':>7} {'ratings':>9} "
+        f"{'online':>11} {'seconds':>8} indices\n"
+    )
     for r in records:
         counts = r.get("counts") or {}
         mark = "*" if r["run_id"] == live else " "
+        online = f"{counts['online_users']}/{counts['online_ratings']}" if "online_users" in counts else ""
+        names = indices.run_indices(args.prefix, r["run_id"]).values()
+        kept = sum(name in present for name in names)
+        held = "kept" if kept == len(names) else "deleted" if kept == 0 else f"{kept} of {len(names)}"
         sys.stdout.write(
             f"{mark} {r['run_id']:24} {r.get('status', ''):9} {r.get('dataset', ''):15} {r.get('model_kind') or '':8} "
-            f"{counts.get('movies', ''):>7} {counts.get('users', ''):>7} {counts.get('ratings', ''):>9} {r.get('duration_s', ''):>8}\n"
+            f"{counts.get('movies', ''):>7} {counts.get('users', ''):>7} {counts.get('ratings', ''):>9} "
+            f"{online:>11} {r.get('duration_s', ''):>8} {held}\n"
         )
     return 0

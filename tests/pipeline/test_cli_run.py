@@ -17,6 +17,7 @@ from pipeline.commands.run import config_from_args
 from pipeline.errors import PipelineError
 from pipeline.evaluate import default_params
 from pipeline.export import BulkSettings
+from pipeline.indices import run_indices
 
 
 def _closed_port_url() -> str:
@@ -128,8 +129,14 @@ def test_run_then_runs_list(spark, es_url, index_prefix, es, tmp_path, capsys):
 
     assert main(["runs", "list", "--es-url", es_url, "--prefix", index_prefix]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["run_id", "status", "dataset", "kind", "movies", "users", "ratings", "seconds"]
-    assert lines[1].split()[:7] == ["*", record["run_id"], "succeeded", "ml-100k", "implicit", "40", "30"]
+    assert lines[0].split() == ["run_id", "status", "dataset", "kind", "movies", "users", "ratings", "online", "seconds",
+                                "indices"]
+    row = lines[1].split()
+    assert row[:9] == ["*", record["run_id"], "succeeded", "ml-100k", "implicit", "40", "30", "700", "0/0"]
+    assert row[-1] == "kept"
+    es.indices.delete(index=run_indices(index_prefix, record["run_id"])["ratings"])
+    assert main(["runs", "list", "--es-url", es_url, "--prefix", index_prefix]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split()[-3:] == ["2", "of", "3"]
 
     assert main(["runs", "list", "--es-url", es_url, "--prefix", index_prefix, "--json"]) == 0
     assert [r["run_id"] for r in json.loads(capsys.readouterr().out)] == [record["run_id"]]
