@@ -59,7 +59,7 @@ DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
     ("implicit", "numpy"): {},
     ("explicit", "numpy"): {"rank": 64, "reg_param": 1.4, "bias_reg": 5.0, "reg_exponent": 0.5, **_NO_SIGNAL_RULE},
     # today's model before the numpy solver: every rating a positive, no prior
-    ("implicit", "spark-ml"): {"reg_param": 0.3, "alpha": 1.0, "reg_exponent": 1.0, **_NO_SIGNAL_RULE},
+    ("implicit", "spark-ml"): {"rank": 64, "reg_param": 0.3, "alpha": 1.0, "reg_exponent": 1.0, **_NO_SIGNAL_RULE},
     ("explicit", "spark-ml"): {"rank": 64, "reg_param": 0.1, "bias_reg": 5.0, "reg_exponent": 1.0, **_NO_SIGNAL_RULE},
 }
 
@@ -89,7 +89,7 @@ class ALSParams:
     """
 
     kind: str = "implicit"
-    rank: int = 64
+    rank: int = 128
     reg_param: float = 3.0
     alpha: float = 2.0
     max_iter: int = 15
@@ -103,8 +103,8 @@ class ALSParams:
     num_blocks: int | None = None
     solver: str = "numpy"
     reg_exponent: float = 0.5
-    negative_weight: float = 1.0
-    prior_weight: float = 1.0
+    negative_weight: float = 0.5
+    prior_weight: float = 3.0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -82,12 +82,13 @@ def es_target(url: str | None) -> Iterator[tuple[str, int | None]]:
         proc.wait(timeout=30)
 
 
-def bench_run(url: str, data_dir: Path, repeats: int, rank: int) -> dict:
-    """Wall time of the whole `movierec run` on ml-100k (a fresh process each time, JVM start included)."""
+def bench_run(url: str, data_dir: Path, repeats: int, rank: int | None) -> dict:
+    """Wall time of the whole `movierec run` on ml-100k (a fresh process each time, JVM start included);
+    `rank` None: the default model's."""
     walls, records = [], []
     for i in range(repeats):
         cmd = [sys.executable, "-m", "pipeline", "run", "--dataset", "ml-100k", "--data-dir", str(data_dir),
-               "--es-url", url, "--prefix", "bench-run", "--rank", str(rank), "--keep", "1", "--json"]
+               "--es-url", url, "--prefix", "bench-run", *(["--rank", str(rank)] if rank else []), "--keep", "1", "--json"]
         started = time.monotonic()
         done = subprocess.run(cmd, check=False, capture_output=True, text=True)
         wall = time.monotonic() - started
@@ -98,7 +99,7 @@ def bench_run(url: str, data_dir: Path, repeats: int, rank: int) -> dict:
         records.append(record)
         log.info("run %d: %.1fs wall, steps %s", i + 1, wall, record["timings"])
     steps = {k: statistics.median(r["timings"][k] for r in records) for k in records[0]["timings"]}
-    return {"dataset": "ml-100k", "rank": rank, "repeats": repeats, "wall_s": walls, "median_wall_s": statistics.median(walls),
+    return {"dataset": "ml-100k", "rank": records[-1]["params"]["rank"], "repeats": repeats, "wall_s": walls, "median_wall_s": statistics.median(walls),
             "median_step_s": steps, "counts": records[-1]["counts"]}
 
 
@@ -208,7 +209,7 @@ def main() -> int:
     parser.add_argument("--es-url", default=None, help="cluster to use (default: start the ES double)")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="folder holding ml-100k (run)")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--rank", type=int, default=64, help="ALS rank (run)")
+    parser.add_argument("--rank", type=int, default=None, help="ALS rank (run; default: the model's default)")
     parser.add_argument("--docs", type=int, default=100_000, help="rating docs per repeat (throughput; movies: a fifth)")
     parser.add_argument("--ratings", type=int, default=10_000_000, help="synthetic ratings (ratings)")
     parser.add_argument("--partitions", type=int, default=4, help="parallel writers (ratings)")

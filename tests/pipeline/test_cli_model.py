@@ -34,7 +34,9 @@ def test_params_from_args_keeps_defaults_for_flags_not_given(tmp_path) -> None:
     )
     got = model_cmd.params_from_args(args, "ranking")
     assert (got.alpha, got.positive_threshold, got.reg_exponent, got.negative_weight, got.prior_weight) == (7.0, 4.0, 0.25, 2.0, 0.5)
-    assert got.replace(alpha=2.0, positive_threshold=2.0, reg_exponent=0.5, negative_weight=1.0, prior_weight=1.0) == ALSParams()
+    d = ALSParams()
+    given = ("alpha", "positive_threshold", "reg_exponent", "negative_weight", "prior_weight")
+    assert got.replace(**{name: getattr(d, name) for name in given}) == d
 
 
 def test_solver_flag_picks_that_solvers_defaults(tmp_path) -> None:
