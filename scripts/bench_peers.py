@@ -349,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="42,7,123,1,2")
     parser.add_argument("--repeats", type=int, default=3, help="timing repeats on all of ml-100k")
     parser.add_argument("--timing-only", action="store_true", help="only the training-time comparison on all of ml-100k")
+    parser.add_argument("--rank", type=int, default=64, help="rank of the training-time comparison (default 64)")
     parser.add_argument("--search", action="store_true", help="only movierec ALS's validation search (no test part is scored)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(message)s")
@@ -364,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = load(args.data_dir, spark)
     default = {k: v for k, v in ALSParams().to_dict().items() if k != "num_blocks"}
     if args.timing_only:
-        times = timing(spark, rows, 64, 15, args.repeats, default)
+        times = timing(spark, rows, args.rank, 15, args.repeats, default)
         times.update(command=" ".join(sys.argv), machine=machine_info(spark))
         text = json.dumps(times, indent=2, sort_keys=True, default=str)
         print(text)
@@ -424,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         "most popular": (fit_popular, {}),
     }
     results = run_models(rows, models, seeds)
-    times = timing(spark, rows, 64, 15, args.repeats, default)
+    times = timing(spark, rows, args.rank, 15, args.repeats, default)
     summary = {
         "command": " ".join(sys.argv),
         "load_average": os.getloadavg(),
