@@ -89,7 +89,7 @@ class ALSParams:
     """
 
     kind: str = "implicit"
-    rank: int = 128
+    rank: int = 64
     reg_param: float = 3.0
     alpha: float = 2.0
     max_iter: int = 15
@@ -103,8 +103,8 @@ class ALSParams:
     num_blocks: int | None = None
     solver: str = "numpy"
     reg_exponent: float = 0.5
-    negative_weight: float = 0.5
-    prior_weight: float = 3.0
+    negative_weight: float = 1.0
+    prior_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
