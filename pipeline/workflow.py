@@ -452,7 +452,7 @@ def _train_and_swap(
             with timer.step("spark"):
                 session = spark or get_spark("movierec-run", master=config.master, conf=dict(config.spark_conf))
             with timer.step("read_feedback"):
-                online = online_feedback.read(session, es, opts, config.prefix)
+                online = online_feedback.read(session, es, opts, config.prefix, config.dataset)
             prepared = prepare(session, config, timer, online=online)
         else:
             timer.timings.update({f"{k} (prepared)": v for k, v in prepared.timings.items()})

@@ -5,14 +5,22 @@ Two plain indices that no run replaces (definitions in es_mappings/feedback.json
 * `<prefix>-feedback`: one document per user who told movierec something through the API, id = user id.
   `origin` is "account" for users created by `POST /users` (with their demographics) and "dataset" for
   MovieLens users who rated more; `ratings` holds every rating given through the API,
-  `[{movie_id, rating, rated_at}]` (epoch seconds). One document per user makes every change one
+  `[{movie_id, rating, rated_at, edition}]` (epoch seconds; `edition` = the dataset name of the run served
+  when it was given: movie ids, and a MovieLens user's id, mean something only within one edition). One document per user makes every change one
   read-modify-write, written with `if_seq_no`/`if_primary_term` and retried on 409, so two requests
   can never lose each other's ratings (Elasticsearch "Optimistic concurrency control").
 * `<prefix>-ids`: the user-id allocator, one document `user_id` holding `next`, advanced by the same
   compare-and-set. Ids start at `es_mappings.ACCOUNT_ID_MIN`, are never handed out twice (also across
   runs and dataset changes: nothing here is versioned) and never pass `es_mappings.INTEGER_MAX`.
 
-Every run reads the feedback index back (pipeline.data.feedback) and trains on it. Functions take a
+Every run reads the feedback index back (pipeline.data.feedback) and trains on the ratings of its own
+edition; the service folds a user in from the served edition's ratings. Ratings of other editions are kept
+and held back (they count again when a run of their edition is served). An account exists in every edition;
+a MovieLens user's feedback only in the editions it has ratings of. Ratings stored before editions were
+recorded (no `edition`) are attributed to the edition of the run that was served when they were given:
+the last run with status "succeeded" that finished at or before `rated_at` (`served_editions`,
+`edition_at`); with no such run their edition is UNKNOWN_EDITION and they are held back. A write of the
+document stores the attributed edition. Functions take a
 plain `Elasticsearch` client (the pipeline's) or a function giving one per call (the service's
 `store.client`, whose timeout is what the request has left), so the service and the pipeline share them.
 """
@@ -22,13 +30,16 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Union
 
 from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError
 
 import es_mappings
+from service import queries
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +49,9 @@ DEMOGRAPHICS = ("age", "age_band", "gender", "occupation", "zip")
 CAS_TRIES = 64  # read-modify-write attempts before giving up (20 concurrent writers need at most 20)
 BACKOFF_CAP_S = 0.05  # full-jitter backoff between attempts: uniform(0, min(cap, base * 2^attempt))
 BACKOFF_BASE_S = 0.002
+UNKNOWN_EDITION = "unknown"  # a rating stored before editions were recorded, given when no run had been served
+Timeline = Sequence[tuple[int, str]]  # (finished_at epoch seconds, dataset) of the served runs, oldest first
+Entries = dict[tuple[str, int], tuple[float, int]]  # (edition, movie id) -> (rating, rated_at epoch seconds)
 
 
 Client = Union[Elasticsearch, Callable[[], Elasticsearch]]  # noqa: UP007 - a runtime alias
@@ -73,9 +87,22 @@ class Account:
     def origin(self) -> str:
         return str(self.source.get("origin", DATASET))
 
-    def ratings(self) -> dict[int, tuple[float, int]]:
-        """movie id -> (rating, rated_at epoch seconds)."""
-        return {int(r["movie_id"]): (float(r["rating"]), int(r["rated_at"])) for r in self.source.get("ratings", [])}
+    @property
+    def legacy(self) -> bool:
+        """Whether some rating was stored before editions were recorded (attributing it needs `served_editions`)."""
+        return any("edition" not in r for r in self.source.get("ratings", []))
+
+    def entries(self, timeline: Timeline = ()) -> Entries:
+        """Every stored rating: (edition, movie id) -> (rating, rated_at); the latest per key."""
+        return entries_of(self.source.get("ratings", []), timeline)
+
+    def ratings(self, edition: str, timeline: Timeline = ()) -> dict[int, tuple[float, int]]:
+        """movie id -> (rating, rated_at epoch seconds) of the ratings given against `edition`."""
+        return {m: v for (e, m), v in self.entries(timeline).items() if e == edition}
+
+    def belongs_to(self, edition: str, timeline: Timeline = ()) -> bool:
+        """Whether this user exists in `edition`: an account always, a MovieLens user with ratings of it."""
+        return self.origin == ACCOUNT or any(e == edition for e, _ in self.entries(timeline))
 
     def profile(self) -> dict[str, Any]:
         """The demographics an account was created with (empty for origin "dataset")."""
@@ -88,6 +115,44 @@ def feedback_index(prefix: str) -> str:
 
 def ids_index(prefix: str) -> str:
     return es_mappings.alias_name(prefix, "ids")
+
+
+def edition_at(timeline: Timeline, at: int) -> str:
+    """The dataset of the run served at `at` (epoch s): the last one finished by then, else UNKNOWN_EDITION."""
+    i = bisect_right([t for t, _ in timeline], int(at))
+    return timeline[i - 1][1] if i else UNKNOWN_EDITION
+
+
+def served_editions(es: Client, prefix: str) -> list[tuple[int, str]]:
+    """The edition timeline: (finished_at epoch s, dataset) of every run with status "succeeded", oldest first."""
+    try:
+        resp = connect(es).search(index=es_mappings.alias_name(prefix, "runs"), body=queries.served_runs())
+    except NotFoundError:
+        return []
+    out = []
+    for hit in resp["hits"]["hits"]:
+        src = hit["_source"]
+        if src.get("finished_at") and src.get("dataset"):
+            out.append((_epoch(src["finished_at"]), str(src["dataset"])))
+    return sorted(out)
+
+
+def _epoch(value: Any) -> int:
+    if isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit()):
+        return int(value)
+    return int(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp())  # noqa: FURB162 - 3.10 refuses "Z"
+
+
+def entries_of(stored: Iterable[Mapping[str, Any]], timeline: Timeline = ()) -> Entries:
+    """Stored `ratings` entries as (edition, movie id) -> (rating, rated_at), the latest per key; an entry
+    without `edition` gets the one `edition_at` attributes."""
+    out: Entries = {}
+    for r in stored:
+        at = int(r["rated_at"])
+        key = (str(r.get("edition") or edition_at(timeline, at)), int(r["movie_id"]))
+        if key not in out or at >= out[key][1]:
+            out[key] = (float(r["rating"]), at)
+    return out
 
 
 def ensure_indices(es: Client, prefix: str) -> dict[str, bool]:
@@ -113,18 +178,21 @@ def backoff(attempt: int, rng: Callable[[float, float], float] = random.uniform)
     return rng(0.0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt))
 
 
-def _entry(movie_id: int, rating: float, rated_at: int) -> dict[str, Any]:
-    return {"movie_id": int(movie_id), "rating": float(rating), "rated_at": int(rated_at)}
+def _entry(edition: str, movie_id: int, rating: float, rated_at: int) -> dict[str, Any]:
+    entry: dict[str, Any] = {"movie_id": int(movie_id), "rating": float(rating), "rated_at": int(rated_at)}
+    if edition != UNKNOWN_EDITION:  # an unattributed legacy rating stays as it was stored
+        entry["edition"] = edition
+    return entry
 
 
-def _document(user_id: int, origin: str, profile: Mapping[str, Any], ratings: Mapping[int, tuple[float, int]],
+def _document(user_id: int, origin: str, profile: Mapping[str, Any], ratings: Entries,
               created_at: int, updated_at: int) -> dict[str, Any]:
     return {
         "user_id": int(user_id),
         "origin": origin,
         **{k: profile[k] for k in DEMOGRAPHICS if profile.get(k) is not None},
         "rating_count": len(ratings),
-        "ratings": [_entry(m, r, t) for m, (r, t) in sorted(ratings.items())],
+        "ratings": [_entry(e, m, r, t) for (e, m), (r, t) in sorted(ratings.items())],
         "created_at": int(created_at),
         "updated_at": int(updated_at),
     }
@@ -140,10 +208,10 @@ def get_account(es: Client, prefix: str, user_id: int) -> Account | None:
 
 
 def create_account(
-    es: Client, prefix: str, user_id: int, profile: Mapping[str, Any], ratings: Mapping[int, float], now: int
+    es: Client, prefix: str, user_id: int, profile: Mapping[str, Any], ratings: Mapping[int, float], now: int, edition: str
 ) -> Account:
-    """Store a new account with its first ratings; ConflictError when the id is taken."""
-    doc = _document(user_id, ACCOUNT, profile, {m: (r, now) for m, r in ratings.items()}, now, now)
+    """Store a new account with its first ratings, given against `edition`; ConflictError when the id is taken."""
+    doc = _document(user_id, ACCOUNT, profile, {(edition, m): (r, now) for m, r in ratings.items()}, now, now)
     resp = connect(es).index(index=feedback_index(prefix), id=str(int(user_id)), document=doc, op_type="create")
     return Account(int(user_id), doc, int(resp["_seq_no"]), int(resp["_primary_term"]))
 
@@ -154,22 +222,29 @@ def add_ratings(
     user_id: int,
     ratings: Mapping[int, float],
     now: int,
+    edition: str,
     *,
     tries: int = CAS_TRIES,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Account:
-    """Merge ratings into the user's feedback (a movie rated again keeps the newest), by compare-and-set.
+    """Merge ratings given against `edition` into the user's feedback (a movie rated again in the same
+    edition keeps the newest; other editions' ratings are kept as they are), by compare-and-set.
 
     A user without a feedback document (a MovieLens user rating for the first time here) gets one with
-    origin "dataset". Raises Contended when every attempt met a concurrent write.
+    origin "dataset". Ratings stored before editions were recorded are written back with the edition
+    `edition_at` attributes. Raises Contended when every attempt met a concurrent write.
     """
+    given = {(edition, m): (r, now) for m, r in ratings.items()}
+    timeline: Timeline | None = None
     for attempt in range(tries):
         current = get_account(es, prefix, user_id)
         if current is None:
-            doc = _document(user_id, DATASET, {}, {m: (r, now) for m, r in ratings.items()}, now, now)
+            doc = _document(user_id, DATASET, {}, given, now, now)
             options: dict[str, Any] = {"op_type": "create"}
         else:
-            merged = {**current.ratings(), **{m: (r, now) for m, r in ratings.items()}}
+            if current.legacy and timeline is None:
+                timeline = served_editions(es, prefix)
+            merged = {**current.entries(timeline or ()), **given}
             created = int(current.source.get("created_at") or now)
             doc = _document(user_id, current.origin, current.profile(), merged, created, now)
             options = {"if_seq_no": current.seq_no, "if_primary_term": current.primary_term}

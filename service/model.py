@@ -20,6 +20,7 @@ from flask import current_app
 from pipeline.model.equations import SignalRule
 from service import foldin, store
 from service.errors import IndexMissing
+from service.feedback import UNKNOWN_EDITION
 
 _CACHE_KEY = "movierec.active_model"
 _LOCK = threading.Lock()
@@ -49,6 +50,7 @@ class ActiveModel:
     mean_user: np.ndarray | None = None  # implicit: ū, with a prior
     gramian: np.ndarray | None = None  # implicit: YᵀY
     loaded_at: float = 0.0
+    dataset: str = UNKNOWN_EDITION  # the edition the run trained on (its record's `dataset`): what its movie and user ids mean
 
     @classmethod
     def from_run(cls, run: Mapping[str, Any], loaded_at: float = 0.0) -> ActiveModel:
@@ -77,6 +79,7 @@ class ActiveModel:
             mean_user=None if meta.get("mean_user") is None else np.asarray(meta["mean_user"], dtype=np.float64),
             gramian=None if gramian is None else foldin.unpack_gramian(gramian, rank),
             loaded_at=loaded_at,
+            dataset=str(run.get("dataset") or UNKNOWN_EDITION),
         )
 
     def fold_in(self, item_factors: np.ndarray, ratings: np.ndarray, *, liked: bool = False) -> foldin.FoldedUser:

@@ -378,6 +378,17 @@ def user_ratings(user_id: int, *, size: int = 5_000, after: int | None = None) -
     return body
 
 
+def served_runs(*, size: int = 10_000) -> dict[str, Any]:
+    """Every run that was served (status "succeeded"), oldest first: dataset and finished_at (service.feedback's
+    edition timeline)."""
+    return {
+        "size": size,
+        "query": {"term": {"status": "succeeded"}},
+        "sort": [{"finished_at": {"order": "asc"}}],
+        "_source": ["dataset", "finished_at"],
+    }
+
+
 def genre_counts(profile: Mapping[str, str] | None = None, *, size: int = 50) -> dict[str, Any]:
     """Ratings per genre, over everyone or over the users of one demographic profile.
 

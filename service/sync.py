@@ -3,7 +3,8 @@
 A served run holds, per user, a document in its users index (vector, `rated_movie_ids`, stats) and
 one document per rating in its ratings index. For a user who gave feedback through the API these are
 derived from two sources: the run's ratings index (the dataset's ratings and the feedback the run
-trained on) and the user's feedback document (service.feedback, the system of record), the latest
+trained on) and the user's feedback document (service.feedback, the system of record) — only its ratings
+given against the run's edition (`ServedRun.edition`, the run's dataset); other editions' are held back — the latest
 rating per movie winning; at equal times the feedback wins (pipeline.data.feedback merges the same way).
 
 `sync_user` reads the served user document FIRST (its `_seq_no`), then the feedback (the run's own
@@ -54,6 +55,11 @@ class ServedRun:
     @property
     def run_id(self) -> str:
         return self.model.run_id
+
+    @property
+    def edition(self) -> str:
+        """The dataset the run trained on: only feedback given against it is folded in (service.feedback)."""
+        return self.model.dataset
 
     @classmethod
     def of(cls, prefix: str, model: ActiveModel) -> ServedRun:
@@ -188,12 +194,15 @@ def sync_user(
     # The run's own ratings of the user (the dataset's) and its movie vectors do not change while it is
     # served: read once. Each attempt re-reads the served document, then the feedback.
     stored = served_ratings(es, run.ratings, user_id)
+    timeline: feedback.Timeline | None = None
     found: dict[int, tuple[dict[str, Any], np.ndarray | None, str | None]] = {}
     looked_up: set[int] = set()
     for attempt in range(tries):
         served = _get_with_seq(feedback.connect(es), run.users, user_id)
         account = feedback.get_account(es, prefix, user_id)
-        given = account.ratings() if account is not None else {}
+        if account is not None and account.legacy and timeline is None:
+            timeline = feedback.served_editions(es, prefix)
+        given = account.ratings(run.edition, timeline or ()) if account is not None else {}
         ratings = merge(stored, given)
         if set(ratings) - looked_up:
             new = sorted(set(ratings) - looked_up)

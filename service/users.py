@@ -8,6 +8,17 @@ against the served run's movie vectors and writes their served documents
 so the very next recommendation is a plain kNN on the new vector with every
 rated movie excluded. Should the aliases move to a new run meanwhile, the user
 is written again against that run.
+
+Ratings are stored with the served run's edition (its dataset) and a user is
+folded in from the served edition's ratings only (service.feedback).
+
+Once the feedback write has succeeded, the answer says so whatever happens next:
+when writing the served documents fails (Elasticsearch slow, down, overloaded,
+the model changing again and again) the answer is 202 Accepted (`accepted`),
+with the user id, the stored movie ids and a `Location`; the served documents
+follow on GET /users/{id} (an account the served run lacks is folded in then),
+on the user's next ratings or at the next run. When the feedback write itself
+times out, the 504 names the user id and says the write may have been stored.
 """
 
 from __future__ import annotations
@@ -19,17 +30,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from elasticsearch import ConflictError
+from elastic_transport import ConnectionTimeout, TransportError
+from elasticsearch import ApiError, ConflictError
 from flask import current_app
 from flask_smorest import abort
 
 from service import feedback, model, store, sync
+from service.errors import DeadlineExceeded, IndexMissing
 from service.explain import Session
 from service.foldin import FoldedUser
 from service.movies import canonical_ratings, vectors_of
 from service.sync import top_genres
 
-__all__ = ["add_ratings", "create", "fold", "get", "not_found", "public", "served", "top_genres"]
+__all__ = ["Accepted", "add_ratings", "create", "fold", "get", "not_found", "public", "served", "top_genres"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +54,32 @@ NEXT_STEPS = [
     "POST /recommendations/from-liked recommends from a few liked titles without an account",
     "GET /recommendations/cold-start recommends without any history",
 ]
+
+
+# What can fail between the durable feedback write and the served documents' write: the answer is then 202.
+_AFTER_STORE = (TransportError, ApiError, DeadlineExceeded, IndexMissing, feedback.FeedbackError)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """Feedback stored durably whose served documents could not be written within this request (a 202)."""
+
+    user_id: int
+    stored_movie_ids: list[int]
+    edition: str
+    reason: str
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "stored": True,
+            "served": False,
+            "stored_movie_ids": self.stored_movie_ids,
+            "edition": self.edition,
+            "message": f"Stored: user {self.user_id} and ratings of movies {self.stored_movie_ids}. The served vector "
+            f"follows ({self.reason}); do not send this request again. GET /users/{self.user_id} shows the user once "
+            "served (an account is folded in on that request), their next ratings or the next run serve it too.",
+        }
 
 
 @dataclass(frozen=True)
@@ -72,9 +111,12 @@ def served(user_id: int, *, vectors: bool = False) -> dict[str, Any]:
     doc = store.get("users", user_id, vectors=vectors)
     if doc is not None:
         return doc
-    if feedback.get_account(store.client, _prefix(), user_id) is None:
+    if not _has_feedback(user_id):
         not_found(user_id)
-    _sync(user_id, copy=None)
+    try:
+        _sync(user_id, copy=None)
+    except feedback.FeedbackError as exc:
+        _busy(exc)
     doc = store.get("users", user_id, vectors=vectors)
     if doc is None:
         not_found(user_id)
@@ -108,21 +150,27 @@ def fold(session: Session, ratings: Mapping[int, float], *, liked: bool = False,
     return Fold(user=user, model=active, movies={m: found[m][0] for m in found}, ignored=ignored)
 
 
-def create(body: Mapping[str, Any]) -> dict[str, Any]:
-    """A new account from ratings (and optional demographics); 409 when a chosen id is taken."""
+def create(body: Mapping[str, Any]) -> dict[str, Any] | Accepted:
+    """A new account from ratings (and optional demographics); 409 when a chosen id is taken.
+
+    The served user (201), or Accepted (202) when the account is stored but not served yet.
+    """
     session = Session()
     ratings = canonical_ratings(session, _ratings_map(body["ratings"]))
-    fold(session, ratings)  # 422 for unknown movies, or none with a vector, before anything is stored
+    edition = fold(session, ratings).model.dataset  # 422 for unknown movies, or none with a vector, before anything is stored
     _ensure_feedback_indices()
     now = int(time.time())
-    user_id = _new_account(body.get("user_id"), _demographics(body), ratings, now)
-    return _answer(_sync(user_id, copy=None))
+    user_id = _new_account(body.get("user_id"), _demographics(body), ratings, now, edition)
+    return _sync_or_accept(user_id, ratings, edition, copy=None)
 
 
-def add_ratings(user_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
-    """Store more ratings (a movie rated again keeps the newest), then fold the user in again."""
+def add_ratings(user_id: int, body: Mapping[str, Any]) -> dict[str, Any] | Accepted:
+    """Store more ratings (a movie rated again keeps the newest), then fold the user in again.
+
+    The served user (200), or Accepted (202) when the ratings are stored but the user is not served anew yet.
+    """
     es = store.client
-    if store.get("users", user_id) is None and feedback.get_account(es, _prefix(), user_id) is None:
+    if store.get("users", user_id) is None and not _has_feedback(user_id):
         not_found(user_id)
     session = Session()
     new = canonical_ratings(session, _ratings_map(body["ratings"]))
@@ -130,19 +178,63 @@ def add_ratings(user_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
     if unknown:
         abort(422, message="Unknown movie ids.", errors={"json": {"ratings": [f"unknown movie ids: {unknown}"]}})
     _ensure_feedback_indices()
+    edition = _served_edition()
     try:
-        feedback.add_ratings(es, _prefix(), user_id, new, int(time.time()))
+        feedback.add_ratings(es, _prefix(), user_id, new, int(time.time()), edition)
     except feedback.Contended as exc:
         _busy(exc)
-    return _answer(_sync(user_id, copy=new))
+    except ConnectionTimeout:
+        _maybe_stored(user_id, sorted(new), "resending the same ratings is safe (a movie rated again keeps the newest)")
+    return _sync_or_accept(user_id, new, edition, copy=new)
 
 
-def _new_account(wanted: int | None, profile: Mapping[str, Any], ratings: Mapping[int, float], now: int) -> int:
+def _served_edition() -> str:
+    return model.current(store.active_run_id()).dataset
+
+
+def _has_feedback(user_id: int) -> bool:
+    """Whether the user gave feedback that exists in the served edition (an account, or a MovieLens user's ratings)."""
+    account = feedback.get_account(store.client, _prefix(), user_id)
+    if account is None:
+        return False
+    timeline = feedback.served_editions(store.client, _prefix()) if account.legacy else ()
+    return account.belongs_to(_served_edition(), timeline)
+
+
+def _sync_or_accept(user_id: int, stored: Mapping[int, float], edition: str, *, copy: Mapping[int, float] | None
+                    ) -> dict[str, Any] | Accepted:
+    """Write the served documents after the durable write; Accepted (a 202) when that fails, never an error."""
+    try:
+        return _answer(_sync(user_id, copy=copy))
+    except _AFTER_STORE as exc:
+        log.warning("user %s: feedback stored, served documents not written: %s: %s", user_id, type(exc).__name__, exc)
+        return Accepted(user_id, sorted(stored), edition, _reason(exc))
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, (ConnectionTimeout, DeadlineExceeded)):
+        return "Elasticsearch did not answer within the request deadline"
+    if isinstance(exc, feedback.FeedbackError):
+        return str(exc)
+    return f"Elasticsearch could not write it now: {type(exc).__name__}"
+
+
+def _maybe_stored(user_id: int, movie_ids: list[int], retry: str) -> None:
+    """A 504 for a feedback write that timed out: Elasticsearch may still have applied it."""
+    abort(504, message=f"Elasticsearch did not confirm the write of user {user_id} within the request deadline; it may "
+          f"have been stored: GET /users/{user_id} tells; {retry}.",
+          errors={"json": {"user_id": [f"user {user_id}: write not confirmed, may be stored"],
+                           "ratings": [f"movies {movie_ids}: write not confirmed, may be stored"]}})
+
+
+def _new_account(wanted: int | None, profile: Mapping[str, Any], ratings: Mapping[int, float], now: int, edition: str) -> int:
     """Store the account under the chosen id, or the allocator's next one that no client took."""
     es, prefix = store.client, _prefix()
     if wanted is not None:
         try:
-            feedback.create_account(es, prefix, wanted, profile, ratings, now)
+            feedback.create_account(es, prefix, wanted, profile, ratings, now, edition)
+        except ConnectionTimeout:
+            _maybe_stored(wanted, sorted(ratings), f"do not create it again: POST /users/{wanted}/ratings adds ratings")
         except ConflictError:
             abort(409, message=f"User {wanted} already exists; POST /users/{wanted}/ratings adds ratings.",
                   errors={"json": {"user_id": [f"user {wanted} already exists"]}})
@@ -153,7 +245,10 @@ def _new_account(wanted: int | None, profile: Mapping[str, Any], ratings: Mappin
         except feedback.FeedbackError as exc:
             _busy(exc)
         try:
-            feedback.create_account(es, prefix, user_id, profile, ratings, now)
+            feedback.create_account(es, prefix, user_id, profile, ratings, now, edition)
+        except ConnectionTimeout:
+            _maybe_stored(user_id, sorted(ratings), f"do not create another account: POST /users/{user_id}/ratings "
+                          "adds ratings once it exists")
         except ConflictError:
             log.info("user id %s was chosen by a client; allocating the next", user_id)
             continue
@@ -162,18 +257,18 @@ def _new_account(wanted: int | None, profile: Mapping[str, Any], ratings: Mappin
 
 
 def _sync(user_id: int, *, copy: Mapping[int, float] | None) -> sync.Synced:
-    """Write the user's served documents against the served run, again if the aliases moved meanwhile."""
+    """Write the user's served documents against the served run, again if the aliases moved meanwhile.
+
+    Raises feedback.FeedbackError when writers kept colliding or the served run kept changing.
+    """
     es, prefix = store.client, _prefix()
     for _ in range(RUN_CHANGES):
         run = sync.ServedRun.of(prefix, model.current(store.active_run_id()))
-        try:
-            synced = sync.sync_user(es, prefix, run, user_id, copy=None if copy is None else list(copy))
-        except feedback.FeedbackError as exc:
-            _busy(exc)
+        synced = sync.sync_user(es, prefix, run, user_id, copy=None if copy is None else list(copy))
         if store.active_run_id() == run.run_id:
             return synced
         log.info("run %s stopped being served while user %s was written; writing again", run.run_id, user_id)
-    abort(503, message="The served model changed while this request was written; retry.", headers={"Retry-After": "1"})
+    raise feedback.FeedbackError(f"the served model changed {RUN_CHANGES} times while user {user_id} was written")
 
 
 def _busy(exc: Exception) -> None:

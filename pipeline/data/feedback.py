@@ -4,6 +4,13 @@
       rows (user, _seq_no, _primary_term, origin, demographics, ratings[]) ──► accounts, ratings frames
       + the snapshot on the driver: user id -> (_seq_no, _primary_term) of the version read
 
+Only the ratings given against the run's edition (its dataset; service.feedback says how a rating's
+edition is known, also for ratings stored before editions were) are read into the frames: movie ids and
+a MovieLens user's id mean another film and another person in another edition. The other editions'
+ratings are counted as held back and stay in the feedback index for a run of their edition. Accounts are
+read whatever the edition (they exist in every edition); a MovieLens user's feedback only counts in an
+edition it has ratings of.
+
 `merge` adds them to the cleaned dataset tables: ratings of movies the dataset knows join the dataset's,
 the latest rating per (user, movie) winning (equal times: the online one, as service.sync merges), and
 accounts join the users table. The snapshot tells the publish stage, after the alias swap, which users
@@ -25,6 +32,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
     ArrayType,
+    BooleanType,
     FloatType,
     IntegerType,
     LongType,
@@ -35,6 +43,7 @@ from pyspark.sql.types import (
 
 from pipeline import columns as C
 from pipeline.loaders import Tables, conform
+from service.feedback import ACCOUNT, Timeline, edition_at, entries_of, served_editions
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +69,8 @@ FEEDBACK_SCHEMA = StructType(
                         StructField(C.MOVIE, IntegerType(), False),
                         StructField(C.RATING, FloatType(), False),
                         StructField(C.TS, LongType(), False),
+                        StructField("edition", StringType(), False),
+                        StructField("legacy", BooleanType(), False),  # stored without an edition (attributed)
                     ]
                 ),
                 False,
@@ -75,8 +86,10 @@ class OnlineFeedback:
     """What a run read of the feedback index."""
 
     accounts: DataFrame  # USERS_SCHEMA: users created through the API
-    ratings: DataFrame  # RATINGS_SCHEMA: every rating given through the API
-    snapshot: Snapshot = field(default_factory=dict)
+    ratings: DataFrame  # RATINGS_SCHEMA: every rating given through the API against the run's edition
+    snapshot: Snapshot = field(default_factory=dict)  # the users who exist in the run's edition
+    held_back: int = 0  # ratings given against other editions (kept, not trained on)
+    legacy: int = 0  # ratings stored before editions were recorded, attributed by service.feedback.edition_at
 
     def unpersist(self) -> None:
         for frame in (self.accounts, self.ratings):
@@ -89,10 +102,13 @@ def feedback_index(prefix: str) -> str:
     return name(prefix)
 
 
-def to_row(hit: Mapping[str, Any]) -> tuple:
-    """One scanned feedback document as a FEEDBACK_SCHEMA row."""
+def to_row(hit: Mapping[str, Any], timeline: Timeline = ()) -> tuple:
+    """One scanned feedback document as a FEEDBACK_SCHEMA row, each rating with its edition."""
     src = hit["_source"]
-    ratings = [(int(r["movie_id"]), float(r["rating"]), int(r["rated_at"])) for r in src.get("ratings", [])]
+    stored = src.get("ratings", [])
+    legacy = {(str(r.get("edition") or edition_at(timeline, int(r["rated_at"]))), int(r["movie_id"]))
+              for r in stored if "edition" not in r}
+    ratings = [(m, r, t, e, (e, m) in legacy) for (e, m), (r, t) in sorted(entries_of(stored, timeline).items())]
     age = src.get("age")
     return (
         int(src["user_id"]),
@@ -107,34 +123,48 @@ def to_row(hit: Mapping[str, Any]) -> tuple:
     )
 
 
-def scan_partition(_: int, __: Iterator[Any], *, client_options: Mapping[str, Any], index: str) -> Iterator[tuple]:
+def scan_partition(
+    _: int, __: Iterator[Any], *, client_options: Mapping[str, Any], index: str, timeline: Timeline = ()
+) -> Iterator[tuple]:
     """Runs on an executor: its own client, one scroll over the feedback index, a row per document."""
     client = Elasticsearch(**dict(client_options))
     try:
         for hit in helpers.scan(client, index=index, size=SCAN_SIZE, seq_no_primary_term=True, query={"query": {"match_all": {}}}):
-            yield to_row(hit)
+            yield to_row(hit, timeline)
     finally:
         client.close()
 
 
-def read(spark: SparkSession, es: Elasticsearch, client_options: Mapping[str, Any], prefix: str) -> OnlineFeedback:
-    """Stream the feedback index into Spark (cached) and keep the snapshot of the versions read."""
+def read(spark: SparkSession, es: Elasticsearch, client_options: Mapping[str, Any], prefix: str, edition: str) -> OnlineFeedback:
+    """Stream the feedback index into Spark (cached): the ratings given against `edition` (the run's dataset),
+    the accounts, the snapshot of the versions read of the users who exist in `edition`, and what was held back."""
     index = feedback_index(prefix)
     if es.indices.exists(index=index):
         es.indices.refresh(index=index)  # every acknowledged write becomes visible to the scroll
-        scan = functools.partial(scan_partition, client_options=dict(client_options), index=index)
+        timeline = served_editions(es, prefix)
+        scan = functools.partial(scan_partition, client_options=dict(client_options), index=index, timeline=timeline)
         rows = spark.sparkContext.parallelize([0], 1).mapPartitionsWithIndex(scan)
         docs = spark.createDataFrame(rows, FEEDBACK_SCHEMA).cache()
     else:
         docs = spark.createDataFrame([], FEEDBACK_SCHEMA).cache()
-    snapshot = {int(r[0]): (int(r[1]), int(r[2])) for r in docs.select(C.USER, "seq_no", "primary_term").collect()}
-    accounts = conform(docs.where(F.col("origin") == "account"), C.USERS_SCHEMA).cache()
-    exploded = docs.select(C.USER, F.explode("ratings").alias("r")).select(C.USER, "r.*")
-    ratings = conform(exploded, C.RATINGS_SCHEMA).cache()
+    accounts = conform(docs.where(F.col("origin") == ACCOUNT), C.USERS_SCHEMA).cache()
+    exploded = docs.select(C.USER, F.explode("ratings").alias("r")).select(C.USER, "r.*").cache()
+    ours = exploded.where(F.col("edition") == edition)
+    ratings = conform(ours, C.RATINGS_SCHEMA).cache()
     n_ratings = ratings.count()
-    log.info("online feedback: %d users (%d accounts), %d ratings from %s", len(snapshot), accounts.count(), n_ratings, index)
+    held_back = exploded.where(F.col("edition") != edition).count()
+    legacy = exploded.where(F.col("legacy")).count()
+    rated = {int(r[0]) for r in ours.select(C.USER).distinct().collect()}
+    snapshot = {
+        int(r[0]): (int(r[1]), int(r[2]))
+        for r in docs.select(C.USER, "seq_no", "primary_term", "origin").collect()
+        if r[3] == ACCOUNT or int(r[0]) in rated
+    }
+    log.info("online feedback of %s: %d users (%d accounts), %d ratings from %s; %d ratings of other editions held back, "
+             "%d stored before editions were recorded", edition, len(snapshot), accounts.count(), n_ratings, index, held_back, legacy)
+    exploded.unpersist()
     docs.unpersist()
-    return OnlineFeedback(accounts=accounts, ratings=ratings, snapshot=snapshot)
+    return OnlineFeedback(accounts=accounts, ratings=ratings, snapshot=snapshot, held_back=held_back, legacy=legacy)
 
 
 def merge(
@@ -148,8 +178,9 @@ def merge(
     a run whose dataset has the movie. The merged ratings are persisted (features, ALS and export read them
     several times): `release(merged, tables)` frees them.
     """
+    kept = {"online_ratings_held_back": online.held_back, "online_ratings_legacy": online.legacy}
     if not online.snapshot:
-        return tables, {"online_users": 0, "online_ratings": 0, "online_ratings_unknown_movie": 0}
+        return tables, {"online_users": 0, "online_ratings": 0, "online_ratings_unknown_movie": 0, **kept}
     given = online.ratings
     if merged_movies:
         spark = given.sparkSession
@@ -166,6 +197,7 @@ def merge(
         "online_users": taken.select(C.USER).distinct().count(),
         "online_ratings": taken.count(),
         "online_ratings_unknown_movie": online.ratings.count() - known.count(),
+        **kept,
     }
     users = tables.users
     if users is not None:

@@ -119,7 +119,8 @@ def test_run_then_runs_list(spark, es_url, index_prefix, es, tmp_path, capsys):
     record = json.loads(capsys.readouterr().out)
     assert record["status"] == "succeeded" and record["active"] is True
     assert record["counts"] == {"movies": 40, "users": 30, "ratings": 700, "rejected": 0, "online_users": 0,
-                                "online_ratings": 0, "online_ratings_unknown_movie": 0, "refolded_users": 0}
+                                "online_ratings": 0, "online_ratings_unknown_movie": 0, "online_ratings_held_back": 0,
+                                "online_ratings_legacy": 0, "refolded_users": 0}
     assert record["model_kind"] == "implicit" and record["vector_size"] == 3
     assert len(record["model"]["item_gramian"]) == 3  # implicit fold-in needs YᵀY
     assert record["model"]["evaluation"]["protocol"] == "msr-100k"

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import jsonify, url_for
 from flask.views import MethodView
+from werkzeug.wrappers import Response
 
 from service import recommend, users
 from service.schemas import UserIdPath
 from service.views.blueprint import Blueprint, NoQuery
 from service.views.users.schemas import (
     RatingsBodySchema,
+    UserAcceptedSchema,
     UserCreateSchema,
     UserRecommendationArgs,
     UserRecommendationsSchema,
@@ -17,18 +19,31 @@ from service.views.users.schemas import (
 )
 
 blp = Blueprint("users", __name__, url_prefix="/users", description="Users, their ratings and recommendations.")
+LOCATION = {"description": "The user's URL", "required": True, "schema": {"type": "string", "example": "/users/944"}}
+ACCEPTED = ("Stored durably, not served yet: Elasticsearch did not finish writing the served user within the "
+            "request. Keep `user_id` and do not send the request again; the vector follows (GET the `Location`).")
+
+
+def accepted(result: users.Accepted) -> Response:
+    """The 202 answer: what was stored, and where the user will be."""
+    resp = jsonify(UserAcceptedSchema().dump(result.body()))
+    resp.status_code = 202
+    resp.headers["Location"] = url_for("users.User", user_id=result.user_id)
+    return resp
 
 
 @blp.route("")
 class Users(MethodView):
     @blp.arguments(NoQuery, location="query", as_kwargs=True)
     @blp.arguments(UserCreateSchema)
-    @blp.response(201, UserSchema, headers={"Location": {"description": "The new user's URL", "required": True,
-                                                         "schema": {"type": "string", "example": "/users/944"}}})
+    @blp.response(201, UserSchema, headers={"Location": LOCATION})
+    @blp.alt_response(202, schema=UserAcceptedSchema, description=ACCEPTED, headers={"Location": LOCATION})
     @blp.errors(409)
     def post(self, body):
-        """Create a user from ratings; the vector is folded in and searchable at once."""
+        """Create a user from ratings; the vector is folded in and searchable at once (201), or follows (202)."""
         user = users.create(body)
+        if isinstance(user, users.Accepted):
+            return accepted(user)
         return user, 201, {"Location": url_for("users.User", user_id=user["user_id"])}
 
 
@@ -49,10 +64,12 @@ class Ratings(MethodView):
     @blp.arguments(NoQuery, location="query", as_kwargs=True)
     @blp.arguments(RatingsBodySchema)
     @blp.response(200, UserSchema)
+    @blp.alt_response(202, schema=UserAcceptedSchema, description=ACCEPTED, headers={"Location": LOCATION})
     @blp.errors(404)
     def post(self, body, user_id):
-        """Add ratings; the user's vector is folded in again and stored at once."""
-        return users.add_ratings(user_id, body)
+        """Add ratings; the user's vector is folded in again and stored at once (200), or follows (202)."""
+        result = users.add_ratings(user_id, body)
+        return accepted(result) if isinstance(result, users.Accepted) else result
 
 
 @blp.route("/<user_id>/recommendations")

@@ -71,6 +71,20 @@ class UserSchema(ma.Schema):
     )
 
 
+class UserAcceptedSchema(ma.Schema):
+    """202: the feedback is stored durably; writing the served user did not finish within this request."""
+
+    user_id = fields.Integer(required=True, metadata={"description": "The user's id (a new account's: keep it)",
+                                                      "example": 1000000046})
+    stored = fields.Boolean(required=True, metadata={"description": "Always true: the account and ratings are stored"})
+    served = fields.Boolean(required=True, metadata={"description": "Always false: the served vector follows"})
+    stored_movie_ids = fields.List(fields.Integer(), required=True,
+                                   metadata={"description": "Movies whose ratings this request stored"})
+    edition = fields.String(required=True, metadata={"description": "Dataset the ratings were given against",
+                                                     "example": "ml-100k"})
+    message = fields.String(required=True, metadata={"description": "What happened and what follows"})
+
+
 class UserRecommendationArgs(MovieVectorArgsMixin):
     """Recommendation options: k, mode, filters, blend."""
 
