@@ -133,14 +133,17 @@ def served_editions(es: Client, prefix: str) -> list[tuple[int, str]]:
     for hit in resp["hits"]["hits"]:
         src = hit["_source"]
         if src.get("finished_at") and src.get("dataset"):
-            out.append((_epoch(src["finished_at"]), str(src["dataset"])))
+            out.append((epoch(src["finished_at"]), str(src["dataset"])))
     return sorted(out)
 
 
-def _epoch(value: Any) -> int:
+def epoch(value: Any) -> int:
+    """Epoch seconds from a stored date (epoch seconds or an ISO date; now when missing)."""
     if isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit()):
         return int(value)
-    return int(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp())  # noqa: FURB162 - 3.10 refuses "Z"
+    if isinstance(value, str):
+        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())  # noqa: FURB162 - 3.10 refuses "Z"
+    return int(time.time())
 
 
 def entries_of(stored: Iterable[Mapping[str, Any]], timeline: Timeline = ()) -> Entries:

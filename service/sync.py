@@ -24,7 +24,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -82,15 +81,6 @@ def top_genres(genre_lists: Iterable[Iterable[str]], n: int = TOP_GENRES) -> lis
     return [g for g, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
 
 
-def epoch(value: Any) -> int:
-    """Epoch seconds from a stored `rated_at` (epoch seconds or an ISO date)."""
-    if isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit()):
-        return int(value)
-    if isinstance(value, str):
-        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())  # noqa: FURB162 - 3.10 refuses "Z"
-    return int(time.time())
-
-
 def served_ratings(es: feedback.Client, index: str, user_id: int) -> dict[int, tuple[float, int]]:
     """movie id -> (rating, rated_at) of a user in one run's ratings index, paged in movie order."""
     out: dict[int, tuple[float, int]] = {}
@@ -100,7 +90,7 @@ def served_ratings(es: feedback.Client, index: str, user_id: int) -> dict[int, t
         batch = resp["hits"]["hits"]
         for hit in batch:
             src = hit["_source"]
-            out[int(src["movie_id"])] = (float(src["rating"]), epoch(src.get("rated_at")))
+            out[int(src["movie_id"])] = (float(src["rating"]), feedback.epoch(src.get("rated_at")))
         if len(batch) < RATINGS_PAGE:
             return out
         after = int(batch[-1]["_source"]["movie_id"])

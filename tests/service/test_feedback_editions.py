@@ -17,8 +17,8 @@ from pipeline import indices
 from pipeline.synthetic import generate
 from pipeline.workflow import RunConfig, run_pipeline
 from tests.service.conftest import make_app
-from tests.service.trained import N_MOVIES, N_RATINGS, N_USERS, PARAMS
 from tests.service.test_feedback_retrain import post, ratings_body
+from tests.service.trained import N_MOVIES, N_RATINGS, N_USERS, PARAMS
 
 pytestmark = [pytest.mark.spark, pytest.mark.es]
 
