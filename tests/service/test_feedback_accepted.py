@@ -93,3 +93,15 @@ def test_a_feedback_write_that_times_out_answers_504_naming_the_user_it_may_have
     assert applied(es, served.prefix, user_id)
     assert feedback_of(es, served.prefix, user_id) == {movies[1]: 4.0}
     assert client.get(f"/users/{user_id}").get_json()["rated_movie_ids"] == [movies[1]]
+
+
+def test_a_movielens_users_feedback_of_another_edition_does_not_make_them_exist_here(es, es_url, served):
+    from service import feedback
+
+    client = make_app(es_url, served.prefix).test_client()
+    stranger = max(served.trained.users) + 1  # no user of the served edition
+    feedback.ensure_indices(es, served.prefix)
+    feedback.add_ratings(es, served.prefix, stranger, {1: 4.0}, 1_000, "another-edition")
+    check_error(client.get(f"/users/{stranger}"), 404)
+    check_error(client.post(f"/users/{stranger}/ratings", json=ratings_body({1: 4.0})), 404)
+    assert feedback_of(es, served.prefix, stranger) == {1: 4.0}  # kept for its own edition
