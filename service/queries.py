@@ -48,6 +48,16 @@ TITLE_FIELDS = MOVIE_FIELDS + ("popularity",)
 # Title match quality tiers (constant scores that add up), highest first: see `title_search`.
 TITLE_TIERS = {"exact": 16.0, "phrase": 8.0, "all_words": 4.0, "all_words_fuzzy": 2.0, "most_words": 1.0}
 TITLE_BASE = 1.0  # every match scores at least this
+# Fuzziness of a title word (ES `fuzziness: AUTO:low,high`: 0 edits below `low` letters, 1 below
+# `high`, else 2; a transposition is one edit; `prefix_length` letters must match exactly). ES's
+# AUTO (3,6) lets a 6-letter word take 2 edits ("matrix" ~ "martin", "memento" ~ "cement"): fine
+# for search as you type, not for answering with one film. A close match allows 1 edit from 4
+# letters and 2 from 8 (AUTO:4,7 still has "memento" ~ "moment"), never in the first letter
+# ("pulp fictoin", "toy stroy", "casablanka" stay close); strict resolution and the quality
+# tiers (hence `confident_title`) count close matches only.
+# https://www.elastic.co/docs/reference/elasticsearch/rest-apis/common-options#fuzziness
+LOOSE_FUZZINESS: Mapping[str, Any] = {"fuzziness": "AUTO"}
+CLOSE_FUZZINESS: Mapping[str, Any] = {"fuzziness": "AUTO:4,8", "prefix_length": 1}
 YEAR_HINT_BOOST = 32.0
 POPULARITY_TIEBREAK = 0.9  # < 1: popularity orders movies within a tier and never lifts one above another
 TITLE_SCORE_SCRIPT = (
@@ -243,12 +253,12 @@ def _constant(query: dict[str, Any], boost: float) -> dict[str, Any]:
     return {"constant_score": {"filter": query, "boost": boost}}
 
 
-def _title_words(words: str, operator: str) -> dict[str, Any]:
+def _title_words(words: str, operator: str, fuzzy: Mapping[str, Any]) -> dict[str, Any]:
     """Every (`and`) or any (`or`) word, each fuzzily or the last as a prefix (search as you type)."""
     return {
         "bool": {
             "should": [
-                {"match": {"title": {"query": words, "fuzziness": "AUTO", "operator": operator}}},
+                {"match": {"title": {"query": words, **fuzzy, "operator": operator}}},
                 {"match_bool_prefix": {"title": {"query": words, "operator": operator}}},
             ],
             "minimum_should_match": 1,
@@ -262,13 +272,16 @@ def _title_clause(words: str, strict: bool, year: int | None = None) -> dict[str
         _constant({"match": {"title.exact": {"query": words}}}, TITLE_TIERS["exact"]),
         _constant({"match_phrase": {"title": {"query": words}}}, TITLE_TIERS["phrase"]),
         _constant({"match": {"title": {"query": words, "operator": "and"}}}, TITLE_TIERS["all_words"]),
-        _constant(_title_words(words, "and"), TITLE_TIERS["all_words_fuzzy"]),
-        _constant({"match": {"title": {"query": words, "fuzziness": "AUTO", "minimum_should_match": "50%"}}},
+        _constant(_title_words(words, "and", CLOSE_FUZZINESS), TITLE_TIERS["all_words_fuzzy"]),
+        _constant({"match": {"title": {"query": words, **CLOSE_FUZZINESS, "minimum_should_match": "50%"}}},
                   TITLE_TIERS["most_words"]),
     ]
     if year is not None:
         tiers.append(_constant({"term": {"year": year}}, YEAR_HINT_BOOST))
-    required = _constant(_title_words(words, "and" if strict else "or"), TITLE_BASE)
+    if strict:
+        required = _constant(_title_words(words, "and", CLOSE_FUZZINESS), TITLE_BASE)
+    else:
+        required = _constant(_title_words(words, "or", LOOSE_FUZZINESS), TITLE_BASE)
     return {"bool": {"must": [required], "should": tiers}}
 
 
@@ -282,11 +295,12 @@ def title_search(
 ) -> dict[str, Any]:
     """Find movies by title as typed, ranked by match quality, then popularity.
 
-    Matching: `strict` (resolving a title to one movie) needs every word (fuzzily, or the
-    last as a prefix); otherwise (search as you type, suggestions) any word will do.
+    Matching: `strict` (resolving a title to one movie) needs every word (a close fuzzy
+    match, CLOSE_FUZZINESS, or the last as a prefix); otherwise (search as you type,
+    suggestions) any word will do, fuzzily under ES's AUTO (LOOSE_FUZZINESS).
     Quality tiers add constant scores (TITLE_TIERS): the whole title (`title.exact`, whose
     analyzer ignores case, punctuation, articles and word order and reads numbers as
-    digits), the words as a phrase, every word, every word fuzzily, half the words. A year
+    digits), the words as a phrase, every word, every word closely, half the words closely. A year
     anywhere in the text is a hint (YEAR_HINT_BOOST, above every tier): the text is read
     twice, as typed and without the year, and the better reading counts (`dis_max`).
     Popularity (the percentile of rating_count, 0..1) times POPULARITY_TIEBREAK is added

@@ -150,10 +150,14 @@ TITLE_SOURCE = [*FIELDS, "popularity"]
 SCRIPT = {"source": queries.TITLE_SCORE_SCRIPT, "params": {"popularity_weight": 0.9}}
 
 
+CLOSE = {"fuzziness": "AUTO:4,8", "prefix_length": 1}  # strict matching and the quality tiers
+LOOSE = {"fuzziness": "AUTO"}  # search as you type: ES's default AUTO (3,6), any first letter
+
+
 def _reading(words: str, operator: str, year: int | None = None) -> dict:
-    def every(op: str) -> dict:
+    def every(op: str, fuzzy: dict) -> dict:
         return {"bool": {"should": [
-            {"match": {"title": {"query": words, "fuzziness": "AUTO", "operator": op}}},
+            {"match": {"title": {"query": words, **fuzzy, "operator": op}}},
             {"match_bool_prefix": {"title": {"query": words, "operator": op}}},
         ], "minimum_should_match": 1}}
 
@@ -161,13 +165,14 @@ def _reading(words: str, operator: str, year: int | None = None) -> dict:
         {"constant_score": {"filter": {"match": {"title.exact": {"query": words}}}, "boost": 16.0}},
         {"constant_score": {"filter": {"match_phrase": {"title": {"query": words}}}, "boost": 8.0}},
         {"constant_score": {"filter": {"match": {"title": {"query": words, "operator": "and"}}}, "boost": 4.0}},
-        {"constant_score": {"filter": every("and"), "boost": 2.0}},
-        {"constant_score": {"filter": {"match": {"title": {"query": words, "fuzziness": "AUTO",
+        {"constant_score": {"filter": every("and", CLOSE), "boost": 2.0}},
+        {"constant_score": {"filter": {"match": {"title": {"query": words, **CLOSE,
                                                            "minimum_should_match": "50%"}}}, "boost": 1.0}},
     ]
     if year is not None:
         tiers.append({"constant_score": {"filter": {"term": {"year": year}}, "boost": 32.0}})
-    return {"bool": {"must": [{"constant_score": {"filter": every(operator), "boost": 1.0}}], "should": tiers}}
+    required = every(operator, CLOSE if operator == "and" else LOOSE)
+    return {"bool": {"must": [{"constant_score": {"filter": required, "boost": 1.0}}], "should": tiers}}
 
 
 def test_title_search_strict_reads_the_text_with_and_without_its_year():

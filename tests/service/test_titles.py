@@ -34,6 +34,11 @@ CATALOGUE = [
     ("2 Days in the Valley", 1996, 93, 0.70),
     ("Heat", 1995, 223, 0.91),
     ("Heat and Dust", 1983, 12, 0.20),
+    # ml-100k's near misses under ES's default AUTO fuzziness: matrix~martin, memento~cement/moment (2 edits)
+    ("Return of Martin Guerre, The (Retour de Martin Guerre, Le)", 1982, 44, 0.45),
+    ("Cement Garden, The", 1993, 15, 0.25),
+    ("For the Moment", 1994, 20, 0.30),
+    ("Pulp Fiction", 1994, 394, 0.98),
 ]
 
 
@@ -87,6 +92,8 @@ def matched(client, text: str) -> tuple[str, int]:
         ("usual suspects, the", ("Usual Suspects, The", 1995)),
         ("usual suspects", ("Usual Suspects, The", 1995)),
         ("toy stroy", ("Toy Story", 1995)),  # a typo, fuzzily
+        ("pulp fictoin", ("Pulp Fiction", 1994)),  # a transposition is one edit
+        ("pulp fiktion", ("Pulp Fiction", 1994)),
     ],
 )
 def test_titles_as_typed_resolve(titles, typed, movie):
@@ -144,6 +151,30 @@ def test_a_strict_miss_is_404_with_a_confident_suggestion(titles):
     first = errors["suggestions"]["Star Wars Episode IV"][0]
     assert first["movie"]["movie_id"] == ids[("Star Wars", 1977)] and first["value"] == "Star Wars"
     assert first["confident"] is True
+
+
+@pytest.mark.parametrize("typed", ["the matrix", "The Matrix (1999)", "memento", "Memento 2000"])
+def test_a_two_edit_near_miss_is_404_not_the_film(titles, typed):
+    """"matrix" is 2 edits from "martin", "memento" from "cement" and "moment": ES's AUTO fuzziness
+    allows them on a 6-letter word, a close match does not, so the title is a 404 with suggestions."""
+    client, _ = titles
+    body = by_title(client, typed)
+    assert body["_status"] == 404, body
+    assert body["errors"]["query"] == {"title": [f"no match for {typed!r}"]}
+    offered = body["errors"]["suggestions"][typed]
+    assert not any("confident" in s for s in offered)
+    years = body["errors"].get("years", {})
+    if typed[-4:].isdigit():
+        assert years[typed] == {"year_hint": int(typed[-5:].strip("( )")), "catalogue_years": {"first": 1954, "last": 2000}}
+
+
+def test_liked_titles_with_a_near_miss_are_404_naming_it(titles):
+    client, _ = titles
+    response = client.post("/recommendations/from-liked", json={"titles": ["pulp fictoin", "the matrix"], "k": 3})
+    body = response.get_json()
+    assert response.status_code == 404, body
+    assert body["errors"]["json"] == {"titles": ["no match for 'the matrix'"]}
+    assert list(body["errors"]["suggestions"]) == ["the matrix"]
 
 
 def test_a_vague_miss_offers_no_confident_suggestion(titles):
