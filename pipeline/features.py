@@ -37,6 +37,7 @@ from pipeline.columns import (
     YEAR,
     ZIP,
 )
+from pipeline.splits import LIKED_THRESHOLD  # "liked" as the liked-only protocol and item-to-item seeds read it
 
 # Feature columns (the ES field names).
 RATING_COUNT = "rating_count"
@@ -179,8 +180,9 @@ def user_features(ratings: DataFrame, movies: DataFrame, users: DataFrame | None
     """One row per user who rated something.
 
     Columns: user_id, rating_count, rating_mean, first_rating_at and
-    last_rating_at (epoch seconds), top_genres (the user's 3 most rated genres,
-    ties by name), rated_movie_ids (ascending); plus age, age_band, gender,
+    last_rating_at (epoch seconds), top_genres (the user's 3 most liked genres:
+    most ratings >= LIKED_THRESHOLD, ties by name; empty when none is liked, so
+    five horror films rated 1 star never make "Horror" a favourite), rated_movie_ids (ascending); plus age, age_band, gender,
     occupation, zip when `users` is given (left join: users without a
     demographic row keep nulls).
     """
@@ -203,8 +205,8 @@ def user_features(ratings: DataFrame, movies: DataFrame, users: DataFrame | None
 
 
 def _top_genres(ratings: DataFrame, movies: DataFrame) -> DataFrame:
-    """Per user, the TOP_GENRES_COUNT genres they rated most, ties by genre name."""
-    exploded = ratings.select(USER, MOVIE).join(
+    """Per user, the TOP_GENRES_COUNT genres they liked most (ratings >= LIKED_THRESHOLD), ties by genre name."""
+    exploded = ratings.where(F.col(RATING) >= F.lit(LIKED_THRESHOLD)).select(USER, MOVIE).join(
         movies.select(MOVIE, F.explode(GENRES).alias("genre")), MOVIE, "inner"
     )
     counts = exploded.groupBy(USER, "genre").agg(F.count(F.lit(1)).alias("n"))

@@ -18,7 +18,8 @@ import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 
 from es_mappings import INTEGER_MAX
-from service import vocabulary
+from pipeline.splits import LIKED_THRESHOLD
+from service import scale, vocabulary
 from service.queries import MAX_K, MAX_NUM_CANDIDATES
 
 MAX_TEXT = 200
@@ -29,7 +30,19 @@ MAX_LIST = 20
 # (tests/service/test_openapi.py computes it for every operation).
 MAX_FILTER_NAME = 30
 FILTER_NAME = validate.Regexp(r"^[ -~]+$", error="Must be printable ASCII.")
+# What phones and word processors type for ' " and -: a filter value is read with the ASCII character
+# ("Children’s" -> "Children's") before it is checked against the vocabulary.
+TYPOGRAPHIC = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u02bc": "'", "\u00b4": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-",
+})
 MAX_ID = INTEGER_MAX  # ES `integer`
+TOP_GENRES_DESCRIPTION = (
+    f"The 3 genres the user liked most: most ratings of {LIKED_THRESHOLD:g} stars or more (the like threshold of the "
+    "liked-only protocol), ties by name; empty when nothing is liked yet. Not the most rated: five horror films rated "
+    "1 star do not make Horror a top genre"
+)
 YEAR_RANGE = validate.Range(min=1800, max=2200)
 
 
@@ -97,6 +110,13 @@ class Text(fields.String):
         return text
 
 
+class FilterName(Text):
+    """A filter value with typographic apostrophes, quotes and dashes read as their ASCII characters (TYPOGRAPHIC)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return super()._deserialize(value, attr, data, **kwargs).translate(TYPOGRAPHIC)
+
+
 def _desc(text: str, example: Any = None) -> dict[str, Any]:
     meta: dict[str, Any] = {"description": text}
     if example is not None:
@@ -110,21 +130,22 @@ def id_field(what: str, example: int = 1, **kwargs: Any) -> Integer:
 
 
 def _vocabulary_desc(text: str, kind: str, example: Any) -> dict[str, Any]:
-    meta = _desc(f"{text}. {vocabulary.describe(kind)}", example)
+    meta = _desc(f"{text}. {vocabulary.describe(kind)} Typographic apostrophes, quotes and dashes (as phones type "
+                 "them: ’ “ ” –) are read as their ASCII characters.", example)
     meta["vocabulary"] = kind  # checked against the served run by service.vocabulary (the strict parser)
     return meta
 
 
 def name_list(text: str, example: list[str] | None = None, *, kind: str, **kwargs: Any) -> fields.List:
     """A bounded list of filter values, checked against the served run's vocabulary of `kind` (e.g. "genres")."""
-    item = Text(validate=[validate.Length(min=1, max=MAX_FILTER_NAME), FILTER_NAME])
+    item = FilterName(validate=[validate.Length(min=1, max=MAX_FILTER_NAME), FILTER_NAME])
     return fields.List(item, validate=validate.Length(max=MAX_LIST), metadata=_vocabulary_desc(text, kind, example), **kwargs)
 
 
 def name(text: str, example: str | None = None, *, kind: str, **kwargs: Any) -> Text:
     """One filter value, checked against the served run's vocabulary of `kind` (e.g. "occupations")."""
-    return Text(validate=[validate.Length(min=1, max=MAX_FILTER_NAME), FILTER_NAME],
-                metadata=_vocabulary_desc(text, kind, example), **kwargs)
+    return FilterName(validate=[validate.Length(min=1, max=MAX_FILTER_NAME), FILTER_NAME],
+                      metadata=_vocabulary_desc(text, kind, example), **kwargs)
 
 
 class MovieIdPath(ma.Schema):
@@ -141,7 +162,9 @@ class FiltersMixin(ma.Schema):
     genre = name_list("Only movies with any of these genres (repeat the parameter for several)", ["Comedy"], kind="genres")
     exclude_genre = name_list("Leave out movies with any of these genres", ["Horror"], kind="genres")
     min_rating = Float(
-        validate=validate.Range(min=0, max=10), metadata=_desc("Minimum Bayesian average rating", 3.5)
+        validate=validate.Range(min=0, max=10),
+        metadata={**_desc("Minimum Bayesian average rating, at most the served edition's top rating (5 on every "
+                          "MovieLens edition; more is a 422)", 3.5), scale.ON_SCALE: True},
     )
     min_ratings = Integer(
         validate=validate.Range(min=0, max=MAX_ID), metadata=_desc("Minimum number of ratings", 20)

@@ -30,6 +30,7 @@ import numpy as np
 from elasticsearch import ConflictError, Elasticsearch, helpers
 
 import es_mappings
+from pipeline.splits import LIKED_THRESHOLD
 from service import feedback, queries
 from service.model import ActiveModel
 from service.movies import vectors_of
@@ -75,9 +76,10 @@ class Synced:
     attempts: int = 1
 
 
-def top_genres(genre_lists: Iterable[Iterable[str]], n: int = TOP_GENRES) -> list[str]:
-    """The n most rated genres, ties by name (as pipeline.features computes them)."""
-    counts = Counter(g for genres in genre_lists for g in genres)
+def top_genres(rated: Iterable[tuple[float, Iterable[str]]], n: int = TOP_GENRES) -> list[str]:
+    """The n most liked genres of (rating, genres) pairs: most ratings >= LIKED_THRESHOLD, ties by name
+    (as pipeline.features computes them); empty when nothing is liked."""
+    counts = Counter(g for rating, genres in rated if rating >= LIKED_THRESHOLD for g in genres)
     return [g for g, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
 
 
@@ -124,7 +126,7 @@ def user_doc(
         "rating_mean": round(float(np.mean(values)), 4) if values else None,
         "first_rating_at": min(times) if times else None,
         "last_rating_at": max(times) if times else None,
-        "top_genres": top_genres(movies[m].get("genres", []) for m in ratings if m in movies),
+        "top_genres": top_genres((r, movies[m].get("genres", [])) for m, (r, _) in ratings.items() if m in movies),
         "rated_movie_ids": sorted(ratings),
         "run_id": run_id,
     }

@@ -35,7 +35,7 @@ from elasticsearch import ApiError, ConflictError
 from flask import current_app
 from flask_smorest import abort
 
-from service import feedback, model, store, sync
+from service import feedback, model, scale, store, sync
 from service.errors import DeadlineExceeded, IndexMissing
 from service.explain import Session
 from service.foldin import FoldedUser
@@ -155,6 +155,7 @@ def create(body: Mapping[str, Any]) -> dict[str, Any] | Accepted:
 
     The served user (201), or Accepted (202) when the account is stored but not served yet.
     """
+    scale.check_ratings(body["ratings"])  # 422 for a rating off the served edition's scale
     session = Session()
     ratings = canonical_ratings(session, _ratings_map(body["ratings"]))
     edition = fold(session, ratings).model.dataset  # 422 for unknown movies, or none with a vector, before anything is stored
@@ -172,6 +173,7 @@ def add_ratings(user_id: int, body: Mapping[str, Any]) -> dict[str, Any] | Accep
     es = store.client
     if store.get("users", user_id) is None and not _has_feedback(user_id):
         not_found(user_id)
+    scale.check_ratings(body["ratings"])
     session = Session()
     new = canonical_ratings(session, _ratings_map(body["ratings"]))
     unknown = sorted(set(new) - set(vectors_of(session, list(new))))

@@ -27,7 +27,7 @@ from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 from werkzeug.exceptions import ClientDisconnected
 
-from service import vocabulary
+from service import scale, vocabulary
 from service.errors import COMMON_ERRORS, SUGGESTIONS, ErrorSchema, close_matches, suggestion
 from service.limits import check_read_body, nesting_exceeds
 
@@ -57,10 +57,13 @@ class StrictParser(FlaskParser):
     DEFAULT_UNKNOWN_BY_LOCATION = {location: ma.RAISE for location in FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION}
 
     def parse(self, argmap: Any, req: Request | None = None, *, location: str | None = None, **kwargs: Any) -> Any:
-        """webargs' parse, then the vocabulary check of the fields that name a genre or a demographic."""
+        """webargs' parse, then the vocabulary check of the fields that name a genre or a demographic
+        and the rating-scale check of those bounded by the served edition's top rating."""
         data = super().parse(argmap, req, location=location, **kwargs)
         if isinstance(argmap, ma.Schema) and isinstance(data, dict):
-            return vocabulary.checked(argmap, data, location or self.location)
+            checked = vocabulary.checked(argmap, data, location or self.location)
+            scale.checked(argmap, checked, location or self.location)
+            return checked
         return data
 
     def _raw_load_json(self, req: Request) -> Any:
@@ -91,7 +94,11 @@ class StrictParser(FlaskParser):
         error_status_code: int | None,
         error_headers: Mapping[str, str] | None,
     ) -> None:
-        """422 naming each field; unknown names get their closest valid name in the message and in suggestions."""
+        """422 naming each field; unknown names get their closest valid name in the message and in suggestions.
+
+        A list of plain values (`genre=…&genre=…`, `titles`) has its messages as every field does, a list
+        ("value 2: Must be printable ASCII."), not marshmallow's {index: [messages]}.
+        """
         messages = error.messages if isinstance(error.messages, dict) else {"json": error.messages}
         known = [f.data_key or name for name, f in schema.load_fields.items()]
         suggestions: dict[str, list[dict[str, Any]]] = {}
@@ -100,6 +107,8 @@ class StrictParser(FlaskParser):
             if not isinstance(by_field, dict):
                 continue
             for name, found in by_field.items():
+                if _item_errors(found):
+                    by_field[name] = [f"value {int(i) + 1}: {m}" for i, ms in sorted(found.items(), key=lambda e: int(e[0])) for m in ms]
                 if found != [unknown_text]:
                     continue
                 close = close_matches(str(name), known)
@@ -111,6 +120,13 @@ class StrictParser(FlaskParser):
         if suggestions:
             errors[SUGGESTIONS] = suggestions
         abort(error_status_code or self.DEFAULT_VALIDATION_STATUS, errors=errors, headers=error_headers)
+
+
+def _item_errors(found: Any) -> bool:
+    """Whether `found` is marshmallow's {index: [messages]} of a list of plain values (objects stay nested)."""
+    return isinstance(found, dict) and bool(found) and all(
+        str(k).isdigit() and isinstance(v, list) and all(isinstance(m, str) for m in v) for k, v in found.items()
+    )
 
 
 class NoQuery(ma.Schema):

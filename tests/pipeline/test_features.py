@@ -116,12 +116,27 @@ def test_user_features(tables) -> None:
     assert u10["rating_mean"] == pytest.approx(4.0)
     assert (u10["first_rating_at"], u10["last_rating_at"]) == (50, 200)
     assert u10["rated_movie_ids"] == [1, 2, 3]
-    # Drama 2, then Action and Comedy 1 each: ties by name
-    assert u10["top_genres"] == ["Drama", "Action", "Comedy"]
+    # liked (>= 4): movie 1 (Drama, Comedy) and 3 (Action), not movie 2 (Drama, 3 stars): one each, ties by name
+    assert u10["top_genres"] == ["Action", "Comedy", "Drama"]
     assert (u10["age"], u10["age_band"], u10["gender"], u10["occupation"], u10["zip"]) == (23, "18-24", "F", "writer", "12345")
     assert rows[11]["age_band"] == "56+"
     assert rows[12]["age_band"] is None
-    assert rows[12]["top_genres"] == ["Comedy", "Drama"]
+    assert rows[11]["top_genres"] == ["Comedy", "Drama"]  # movie 1 at 4 stars; movie 2 at 2 is not liked
+    assert rows[12]["top_genres"] == []  # rated, liked nothing
+
+
+@pytest.mark.spark
+def test_top_genres_are_liked_genres_not_the_most_rated(spark) -> None:
+    movies = spark.createDataFrame(
+        [(m, f"Fright {m}", 1990, ["Horror"]) for m in range(1, 6)] + [(6, "Laughs", 1991, ["Comedy", "Romance"])],
+        MOVIES_SCHEMA,
+    )
+    ratings = spark.createDataFrame(
+        [(7, m, 1.0, m) for m in range(1, 6)] + [(7, 6, 4.0, 6), (8, 1, 3.5, 1), (8, 6, 5.0, 2), (8, 2, 4.5, 3)],
+        RATINGS_SCHEMA,
+    )
+    rows = {r["user_id"]: r["top_genres"] for r in features.user_features(ratings, movies).collect()}
+    assert rows == {7: ["Comedy", "Romance"], 8: ["Comedy", "Horror", "Romance"]}
 
 
 @pytest.mark.spark

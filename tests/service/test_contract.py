@@ -319,3 +319,20 @@ def test_a_spent_deadline_stops_before_the_next_call(es_url, index_prefix):
         assert store.client() is not app.extensions["elasticsearch"]  # a copy carrying the remaining time
     with app.app_context():
         assert store.client() is app.extensions["elasticsearch"]  # outside a request: the client itself
+
+
+# --------------------------------------------------------------------------- lists of values: one error shape
+
+def test_a_bad_value_in_a_list_parameter_is_a_list_of_messages_like_any_field(bare_client):
+    body = error(bare_client.get("/recommendations/cold-start?genre=Comedy&genre=Dr%C3%A4ma&genre=%20"), 422)
+    assert body["errors"] == {"query": {"genre": ["value 2: Must be printable ASCII.", "value 3: Must not be blank."]}}
+    liked = error(bare_client.post("/recommendations/from-liked", json={"titles": ["Heat", ""]}), 422)
+    assert liked["errors"] == {"json": {"titles": ["value 2: Must not be blank."]}}
+    rated = error(bare_client.post("/users", json={"ratings": [{"movie_id": 1, "rating": 9}]}), 422)
+    assert list(rated["errors"]["json"]["ratings"]["0"]) == ["rating"]  # a list of objects stays nested as given
+
+
+def test_typographic_apostrophes_and_dashes_pass_validation(bare_client):
+    # validated, then 503 (this cluster serves nothing): the curly apostrophe is no longer "not printable ASCII"
+    error(bare_client.get("/recommendations/cold-start", query_string={"genre": "Children\u2019s"}), 503)
+    error(bare_client.get("/recommendations/cold-start", query_string={"exclude_genre": "Film\u2013Noir"}), 503)

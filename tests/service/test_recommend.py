@@ -272,3 +272,14 @@ def test_cold_start_with_demographics_boosts_the_profile_genres(client, served):
     [message] = unknown.get_json()["errors"]["query"]["occupation"]
     occupations = sorted({r["occupation"] for r in t.users.values() if r.get("occupation")})
     assert message == f"unknown value 'astronaut-xyz'. Valid occupations: {', '.join(occupations)}."
+
+
+def test_a_genre_typed_with_a_curly_apostrophe_is_the_served_genre(client, served):
+    """Phones type "Children’s"; ml-100k spells it "Children's": the same filter, the same answer."""
+    ascii_answer = client.get("/recommendations/cold-start", query_string={"k": 5, "genre": "Children's"})
+    curly = client.get("/recommendations/cold-start", query_string={"k": 5, "genre": "children’s"})
+    assert ascii_answer.status_code == curly.status_code == 200, curly.get_json()
+    assert ranked(curly.get_json()) == ranked(ascii_answer.get_json())
+    assert all("Children's" in item["movie"]["genres"] for item in curly.get_json()["items"])
+    noir = client.get("/recommendations/cold-start", query_string={"k": 5, "exclude_genre": "film–noir"})
+    assert noir.status_code == 200 and all("Film-Noir" not in i["movie"]["genres"] for i in noir.get_json()["items"])

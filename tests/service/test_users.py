@@ -29,8 +29,12 @@ def with_vectors(t):
     return sorted(m for m, r in t.movies.items() if r.get("factors"))
 
 
-def test_top_genres_counts_then_name():
-    assert top_genres([["Drama", "Comedy"], ["Drama"], ["Action", "Comedy"], ["War"]]) == ["Comedy", "Drama", "Action"]
+def test_top_genres_counts_liked_ratings_then_name():
+    rated = [(5.0, ["Drama", "Comedy"]), (4.0, ["Drama"]), (4.5, ["Action", "Comedy"]), (4.0, ["War"])]
+    assert top_genres(rated) == ["Comedy", "Drama", "Action"]
+    horror = [(1.0, ["Horror"])] * 5 + [(2.0, ["Horror", "Thriller"]), (3.5, ["Horror"])]
+    assert top_genres(horror + [(4.0, ["Comedy"])]) == ["Comedy"]  # rated most, liked never: not a top genre
+    assert top_genres(horror) == []
 
 
 def test_get_training_user_without_vector(client, served):
@@ -56,7 +60,7 @@ def test_unknown_user_is_404_with_ways_forward(client, served):
 def test_new_user_is_folded_in_and_recommended_at_once(client, served, es):
     t = served.trained
     movies = with_vectors(t)
-    ratings = {movies[0]: 5.0, movies[4]: 4.0, movies[9]: 2.5}
+    ratings = {movies[0]: 5.0, movies[4]: 4.0, movies[9]: 2.0}  # whole stars: the served run is ml-100k
     resp = client.post("/users", json={"ratings": [{"movie_id": m, "rating": r} for m, r in ratings.items()],
                                        "age": 23, "gender": "F", "occupation": "writer"})
     assert resp.status_code == 201
@@ -65,7 +69,8 @@ def test_new_user_is_folded_in_and_recommended_at_once(client, served, es):
     assert user_id == ACCOUNT_ID_MIN  # the allocator's first id, far above every dataset user id
     assert user["source"] == "folded_in" and user["age_band"] == "18-24" and user["rating_count"] == 3
     assert user["rated_movie_ids"] == sorted(ratings) and user["run_id"] == served.run_id
-    assert user["top_genres"] == top_genres(t.movies[m]["genres"] for m in ratings)
+    liked = [g for m, r in ratings.items() if r >= 4 for g in t.movies[m]["genres"]]  # 5 and 4 stars, not 2
+    assert user["top_genres"] == sorted(set(liked), key=lambda g: (-liked.count(g), g))[:3]
     stored = es.get(index=f"{served.prefix}-users", id=str(user_id), source_exclude_vectors=False)["_source"]
     assert stored["factors"] == pytest.approx(folded_vector(served, ratings), rel=1e-5, abs=1e-6)
     written = es.search(index=f"{served.prefix}-ratings", query={"term": {"user_id": user_id}}, size=10)["hits"]["hits"]
@@ -82,7 +87,7 @@ def test_recommendations_change_right_after_new_ratings(client, served):
     user = client.post("/users", json={"ratings": [{"movie_id": movies[1], "rating": 5}]}).get_json()
     user_id = user["user_id"]
     before = [m for m, _ in ranked(client.get(f"/users/{user_id}/recommendations?k=5").get_json())]
-    new = {before[0]: 1.0, before[1]: 5.0, movies[20]: 4.5}
+    new = {before[0]: 1.0, before[1]: 5.0, movies[20]: 4.0}
     resp = client.post(f"/users/{user_id}/ratings", json={"ratings": [{"movie_id": m, "rating": r} for m, r in new.items()]})
     assert resp.status_code == 200
     assert resp.get_json()["rated_movie_ids"] == sorted({movies[1], *new})
@@ -146,3 +151,61 @@ def test_the_largest_id_is_accepted_and_allocation_never_passes_it(client, serve
     assert_no_trace(full.get_json())
     es.indices.refresh(index=f"{served.prefix}-feedback")
     assert es.count(index=f"{served.prefix}-feedback")["count"] == 2
+
+
+def test_account_demographics_are_checked_against_the_served_vocabulary(client, served, es):
+    t = served.trained
+    movie = with_vectors(t)[0]
+    users_before = es.count(index=f"{served.prefix}-users")["count"]
+    rating = [{"movie_id": movie, "rating": 4}]
+    resp = client.post("/users", json={"ratings": rating, "gender": "X", "occupation": "teacher"})
+    assert resp.status_code == 422
+    errors = resp.get_json()["errors"]["json"]
+    assert set(errors) == {"gender", "occupation"}
+    [gender] = errors["gender"]
+    assert gender.startswith("unknown value 'X'.") and gender.endswith("Valid genders: F, M.")
+    assert "Valid occupations: " in errors["occupation"][0] and "writer" in errors["occupation"][0]
+    typo = client.post("/users", json={"ratings": rating, "occupation": "writr"})
+    assert typo.status_code == 422
+    assert "Did you mean 'writer'?" in typo.get_json()["errors"]["json"]["occupation"][0]
+    assert es.count(index=f"{served.prefix}-users")["count"] == users_before  # nothing stored
+
+    ok = client.post("/users", json={"ratings": rating, "gender": "f", "occupation": "WRITER"})
+    assert ok.status_code == 201
+    assert (ok.get_json()["gender"], ok.get_json()["occupation"]) == ("F", "writer")  # the served spelling
+
+
+@pytest.mark.parametrize("rating", [4.3, 4.5, 0.5, 5.5])
+def test_ratings_off_the_served_scale_are_422_listing_it(client, served, es, rating):
+    """The served run is ml-100k: whole stars 1..5 (pipeline.datasets), so 4.5 is off its scale too."""
+    movie = with_vectors(served.trained)[0]
+    users_before = es.count(index=f"{served.prefix}-users")["count"]
+    resp = client.post("/users", json={"ratings": [{"movie_id": movie, "rating": 4}, {"movie_id": movie, "rating": rating}]})
+    assert resp.status_code == 422
+    body = resp.get_json()
+    if rating <= 5.0:  # above 5 the schema's own range (every edition's) refuses it first
+        assert body["errors"] == {"json": {"ratings": [
+            f"rating {rating:g} of movie {movie} is not on the served scale: ml-100k rates 1, 2, 3, 4, 5"]}}
+    else:
+        assert "ratings" in body["errors"]["json"]
+    assert es.count(index=f"{served.prefix}-users")["count"] == users_before
+    added = client.post(f"/users/{min(served.trained.users)}/ratings", json={"ratings": [{"movie_id": movie, "rating": rating}]})
+    assert added.status_code == 422 and "ratings" in added.get_json()["errors"]["json"]
+
+
+def test_min_rating_above_the_scale_is_422_naming_it(client, served):
+    resp = client.get("/recommendations/cold-start", query_string={"k": 3, "min_rating": 5.5})
+    assert resp.status_code == 422
+    assert resp.get_json()["errors"] == {"query": {"min_rating": ["5.5 is above the top rating 5: ml-100k rates 1, 2, 3, 4, 5"]}}
+    assert client.get("/recommendations/cold-start", query_string={"k": 3, "min_rating": 5}).status_code == 200
+
+
+def test_top_genres_are_the_liked_genres_not_the_most_rated(client, served):
+    t = served.trained
+    movies = with_vectors(t)
+    favourite = next(m for m in movies if t.movies[m]["genres"])
+    panned = [m for m in movies if m != favourite and set(t.movies[m]["genres"]) - set(t.movies[favourite]["genres"])][:5]
+    ratings = [{"movie_id": m, "rating": 1} for m in panned] + [{"movie_id": favourite, "rating": 5}]
+    resp = client.post("/users", json={"ratings": ratings})
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["top_genres"] == sorted(t.movies[favourite]["genres"])[:3]  # one liked film, ties by name

@@ -27,7 +27,7 @@ def test_new_ratings_fold_in_every_stored_rating_past_the_first_page(client, ser
     helpers.bulk(es, actions, refresh=True)
     extra = next(m for m, r in sorted(t.movies.items()) if r.get("factors") and m not in own)
 
-    resp = client.post(f"/users/{user_id}/ratings", json={"ratings": [{"movie_id": extra, "rating": 4.5}]})
+    resp = client.post(f"/users/{user_id}/ratings", json={"ratings": [{"movie_id": extra, "rating": 4.0}]})
 
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()

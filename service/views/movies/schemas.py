@@ -10,6 +10,7 @@ from marshmallow import fields, validate, validates_schema
 from service.queries import MAX_K, MAX_RESULT_WINDOW
 from service.schemas import (
     MAX_TEXT,
+    TOP_GENRES_DESCRIPTION,
     YEAR_RANGE,
     Boolean,
     Integer,
@@ -87,7 +88,7 @@ class UserSummarySchema(ma.Schema):
     occupation = fields.String(allow_none=True)
     rating_count = fields.Integer(allow_none=True)
     rating_mean = fields.Float(allow_none=True)
-    top_genres = fields.List(fields.String())
+    top_genres = fields.List(fields.String(), metadata={"description": TOP_GENRES_DESCRIPTION})
 
 
 class ScoredUserSchema(ma.Schema):

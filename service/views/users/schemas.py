@@ -7,13 +7,14 @@ from marshmallow import fields, validate
 
 from es_mappings import ACCOUNT_ID_MIN, INTEGER_MAX
 from service.schemas import (
-    MAX_NAME,
+    TOP_GENRES_DESCRIPTION,
     Float,
     Integer,
     MovieVectorArgsMixin,
     RecommendationsSchema,
     Text,
     id_field,
+    name,
 )
 
 MAX_RATINGS = 500
@@ -24,7 +25,9 @@ class RatingSchema(ma.Schema):
     rating = Float(
         required=True,
         validate=validate.Range(min=0.5, max=5.0),
-        metadata={"description": "Rating, 0.5 to 5 (MovieLens scale)", "example": 4.5},
+        metadata={"description": "Rating on the served edition's scale (a 422 lists it otherwise): whole stars 1 to 5 "
+                                 "on MovieLens 100K and 1M, half stars 0.5 to 5 on 10M and the CSV editions "
+                                 "(latest-small, 20M, 25M, 32M)", "example": 4.0},
     )
 
 
@@ -46,8 +49,8 @@ class UserCreateSchema(RatingsBodySchema):
                   "example": ACCOUNT_ID_MIN + 4242},
     )
     age = Integer(validate=validate.Range(min=1, max=120), metadata={"description": "Age", "example": 31})
-    gender = Text(validate=validate.Length(min=1, max=MAX_NAME), metadata={"description": "Gender", "example": "F"})
-    occupation = Text(validate=validate.Length(min=1, max=MAX_NAME), metadata={"description": "Occupation", "example": "engineer"})
+    gender = name("Gender, as the served run spells it (matched like the filters)", "F", kind="genders")
+    occupation = name("Occupation, as the served run spells it (matched like the filters)", "engineer", kind="occupations")
     zip = Text(validate=validate.Length(min=1, max=20), metadata={"description": "Postal code", "example": "94110"})
 
 
@@ -63,7 +66,7 @@ class UserSchema(ma.Schema):
     rating_mean = fields.Float(allow_none=True, metadata={"description": "Mean rating given"})
     first_rating_at = fields.Integer(allow_none=True, metadata={"description": "First rating (epoch seconds)"})
     last_rating_at = fields.Integer(allow_none=True, metadata={"description": "Last rating (epoch seconds)"})
-    top_genres = fields.List(fields.String(), metadata={"description": "Most rated genres"})
+    top_genres = fields.List(fields.String(), metadata={"description": TOP_GENRES_DESCRIPTION})
     rated_movie_ids = fields.List(fields.Integer(), metadata={"description": "Movies rated (never recommended back)"})
     run_id = fields.String(allow_none=True, metadata={"description": "Run whose model the vector belongs to"})
     ignored_movie_ids = fields.List(
