@@ -183,11 +183,12 @@ def test_ratings_off_the_served_scale_are_422_listing_it(client, served, es, rat
     resp = client.post("/users", json={"ratings": [{"movie_id": movie, "rating": 4}, {"movie_id": movie, "rating": rating}]})
     assert resp.status_code == 422
     body = resp.get_json()
-    if rating <= 5.0:  # above 5 the schema's own range (every edition's) refuses it first
+    if rating in (4.5, 0.5):  # on some MovieLens scale, not on the served one
         assert body["errors"] == {"json": {"ratings": [
             f"rating {rating:g} of movie {movie} is not on the served scale: ml-100k rates 1, 2, 3, 4, 5"]}}
-    else:
-        assert "ratings" in body["errors"]["json"]
+    else:  # on no MovieLens scale: the schema refuses it, naming the item's field
+        [message] = body["errors"]["json"]["ratings"]["1"]["rating"]
+        assert message.startswith("Must be a MovieLens rating: whole stars 1 to 5 (every edition) or half stars 0.5 to 4.5")
     assert es.count(index=f"{served.prefix}-users")["count"] == users_before
     added = client.post(f"/users/{min(served.trained.users)}/ratings", json={"ratings": [{"movie_id": movie, "rating": rating}]})
     assert added.status_code == 422 and "ratings" in added.get_json()["errors"]["json"]

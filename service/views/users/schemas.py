@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from es_mappings import ACCOUNT_ID_MIN, INTEGER_MAX
+from pipeline.datasets import HALF_STARS, INTEGER_STARS
 from service.schemas import (
     TOP_GENRES_DESCRIPTION,
     Float,
@@ -20,11 +21,18 @@ from service.schemas import (
 MAX_RATINGS = 500
 
 
+# Every MovieLens edition's ratings (pipeline.datasets): the whole stars, valid on every edition, first (they are
+# what the OpenAPI enum offers first), then the half stars of 10M and the CSV editions. The served edition's own
+# scale is checked on top (service.scale).
+RATING_VALUES = INTEGER_STARS + tuple(v for v in HALF_STARS if v not in INTEGER_STARS)
+
+
 class RatingSchema(ma.Schema):
     movie_id = id_field("Movie", 1, required=True)
     rating = Float(
         required=True,
-        validate=validate.Range(min=0.5, max=5.0),
+        validate=validate.OneOf(RATING_VALUES, error="Must be a MovieLens rating: whole stars 1 to 5 (every edition) "
+                                "or half stars 0.5 to 4.5 (10M and the CSV editions); the served edition's scale decides."),
         metadata={"description": "Rating on the served edition's scale (a 422 lists it otherwise): whole stars 1 to 5 "
                                  "on MovieLens 100K and 1M, half stars 0.5 to 5 on 10M and the CSV editions "
                                  "(latest-small, 20M, 25M, 32M)", "example": 4.0},
