@@ -872,7 +872,7 @@ const userPanel = { latest: new Latest(), current: null };
 
 function userProfile(user) {
   const parts = [`${user.rating_count ?? 0} ratings`];
-  if (user.top_genres && user.top_genres.length) parts.push(`mostly ${user.top_genres.join(", ")}`);
+  if (user.top_genres && user.top_genres.length) parts.push(`likes ${user.top_genres.join(", ")}`);
   const who = [user.age ? `age ${user.age}` : null, user.occupation || null].filter(Boolean).join(", ");
   if (who) parts.push(who);
   return el(
