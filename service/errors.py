@@ -85,7 +85,7 @@ class ErrorSchema(ma.Schema):
     """The one error body (documentation: answers are built by `error_body` and flask-smorest's handler)."""
 
     code = ma.fields.Integer(required=True, metadata={"description": "HTTP status code", "example": 422})
-    status = ma.fields.String(required=True, metadata={"description": "HTTP status phrase", "example": "Unprocessable Content"})
+    status = ma.fields.String(required=True, metadata={"description": "HTTP status phrase", "example": HTTPStatus(422).phrase})
     message = ma.fields.String(required=True, metadata={"description": "What went wrong, for people"})
     errors = ma.fields.Nested(
         ErrorDetailsSchema,

@@ -6,6 +6,7 @@ from flask import jsonify, url_for
 from flask.views import MethodView
 from werkzeug.wrappers import Response
 
+import es_mappings
 from service import recommend, users
 from service.schemas import UserIdPath
 from service.views.blueprint import Blueprint, NoQuery
@@ -19,7 +20,7 @@ from service.views.users.schemas import (
 )
 
 blp = Blueprint("users", __name__, url_prefix="/users", description="Users, their ratings and recommendations.")
-LOCATION = {"description": "The user's URL", "required": True, "schema": {"type": "string", "example": "/users/944"}}
+LOCATION = {"description": "The user's URL", "required": True, "schema": {"type": "string", "example": f"/users/{es_mappings.ACCOUNT_ID_MIN}"}}
 ACCEPTED = ("Stored durably, not served yet: Elasticsearch did not finish writing the served user within the "
             "request. Keep `user_id` and do not send the request again; the vector follows (GET the `Location`).")
 
