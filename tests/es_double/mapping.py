@@ -1464,3 +1464,103 @@ def fetch_field_values(mapping: Mapping, spec: FieldSpec, source: dict[str, Any]
 
 
 ValueGetter = Callable[[str], list]
+
+
+# --------------------------------------------------------------------------- put mapping (merge)
+
+# Leaf parameters an update may change (ES: `Parameter.updateable`); every other one must stay as it is.
+_UPDATEABLE_PARAMS = frozenset({"meta", "ignore_above", "fields"})
+
+
+def merge_mapping_update(current: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """`PUT /<index>/_mapping`: the mapping `update` merged into `current` (both as `GET _mapping` shows them).
+
+    Elasticsearch's merge (docs: "Update mapping API"; YAML REST tests indices.put_mapping/10_basic.yml,
+    all_path_options.yml): new properties are added at any depth (dotted names expand into objects),
+    multi-fields are added, the root's and an object's `dynamic` may change, `_meta` and a field's `meta`
+    are replaced; an existing field's type cannot change (`mapper [f] cannot be changed from type [a] to [b]`)
+    nor a parameter that is not updateable. A body wrapped in a type is refused as 9.x refuses it.
+    """
+    if not isinstance(update, dict):
+        raise _fail("Malformed mapping: expected an object")
+    if "_doc" in update and isinstance(update["_doc"], dict):
+        raise EsError(400, "illegal_argument_exception", "Types cannot be provided in put mapping requests")
+    merged = copy.deepcopy(current)
+    for key, value in update.items():
+        if key == "properties":
+            if not isinstance(value, dict):
+                raise _fail("Expected map for property [fields] on field [properties] but got a class java.lang.String")
+            _merge_properties(merged.setdefault("properties", {}), value, "")
+        else:
+            merged[key] = copy.deepcopy(value)  # dynamic, _meta, date_detection …: replaced; Mapping validates them
+    return merged
+
+
+def _expand_dotted(name: str, spec: Any) -> tuple[str, Any]:
+    if "." not in name:
+        return name, spec
+    head, rest = name.split(".", 1)
+    inner_name, inner = _expand_dotted(rest, spec)
+    return head, {"properties": {inner_name: inner}}
+
+
+def _is_object(spec: dict[str, Any]) -> bool:
+    return spec.get("type", "object") == "object"
+
+
+def _merge_properties(old: dict[str, Any], new: dict[str, Any], parent: str) -> None:
+    for raw_name, raw_spec in new.items():
+        if raw_name == "":
+            raise EsError(400, "illegal_argument_exception", "field name cannot be an empty string")
+        if raw_name.startswith(".") or raw_name.endswith(".") or ".." in raw_name:
+            raise unsupported(f"put_mapping of the field name [{raw_name}]")
+        name, spec = _expand_dotted(raw_name, raw_spec)
+        if not isinstance(spec, dict):
+            raise _fail(f"Expected map for property [fields] on field [{name}] but got a class java.lang.String")
+        path = f"{parent}.{name}" if parent else name
+        existing = old.get(name)
+        if existing is None:
+            old[name] = copy.deepcopy(spec)
+            continue
+        if spec.get("type") == "nested" or existing.get("type") == "nested":
+            raise unsupported("put_mapping of a nested field")
+        if _is_object(existing) != _is_object(spec):
+            raise unsupported(f"put_mapping changing [{path}] between an object and a field")
+        if _is_object(existing):
+            for key, value in spec.items():
+                if key == "properties":
+                    _merge_properties(existing.setdefault("properties", {}), value, path)
+                elif key == "dynamic":
+                    existing[key] = value
+                elif key != "type" and existing.get(key, True) != value:
+                    raise unsupported(f"put_mapping changing object parameter [{key}] of [{path}]")
+            continue
+        _merge_leaf(existing, spec, path)
+
+
+def _merge_leaf(existing: dict[str, Any], spec: dict[str, Any], path: str) -> None:
+    old_type, new_type = existing.get("type"), spec.get("type")
+    if new_type != old_type:
+        raise EsError(
+            400, "illegal_argument_exception", f"mapper [{path}] cannot be changed from type [{old_type}] to [{new_type}]"
+        )
+    left_out = sorted(k for k in existing if k not in spec and k not in _UPDATEABLE_PARAMS)
+    if left_out:
+        raise unsupported(f"put_mapping leaving out parameter [{left_out[0]}] of existing field [{path}]")
+    for key, value in spec.items():
+        if key == "fields":
+            subs = existing.setdefault("fields", {})
+            for sub_name, sub_spec in value.items():
+                if sub_name in subs:
+                    _merge_leaf(subs[sub_name], sub_spec, f"{path}.{sub_name}")
+                else:
+                    subs[sub_name] = copy.deepcopy(sub_spec)
+        elif key in _UPDATEABLE_PARAMS:
+            existing[key] = copy.deepcopy(value)
+        elif existing.get(key) != value:
+            raise EsError(
+                400,
+                "illegal_argument_exception",
+                f"Mapper for [{path}] conflicts with existing mapper:\n\tCannot update parameter [{key}] "
+                f"from [{_java_repr(existing.get(key))}] to [{_java_repr(value)}]",
+            )

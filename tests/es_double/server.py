@@ -29,7 +29,9 @@ from tests.es_double.analyzers import analyze_request
 from tests.es_double.errors import EsError
 from tests.es_double.faults import FaultState
 from tests.es_double.jsonloc import token_name
+from tests.es_double.mapping import Mapping, merge_mapping_update
 from tests.es_double.search import check_params, execute_count, execute_search
+from tests.es_double.segment import Segment
 from tests.es_double.source_filter import parse_body_source, parse_url_source
 from tests.es_double.store import Cluster, IndexState, parse_index_settings
 
@@ -152,6 +154,7 @@ class EsApp:
         r("POST,GET", "/{index}/_refresh", EsApp.refresh)
         r("GET", "/_mapping", EsApp.get_mapping)
         r("GET", "/{index}/_mapping", EsApp.get_mapping)
+        r("PUT,POST", "/{index}/_mapping", EsApp.put_mapping)
         r("GET", "/_settings", EsApp.get_settings)
         r("GET", "/{index}/_settings", EsApp.get_settings)
         r("PUT", "/{index}/_settings", EsApp.put_settings)
@@ -334,6 +337,21 @@ class EsApp:
             indices = self.cluster.resolve(args[0] if args else None)
             out = {idx.name: {"mappings": idx.mapping.to_json()} for idx in indices}
         return Response(200, out)
+
+    def put_mapping(self, request: Request, args: list[str]) -> Response:
+        """`PUT /<index>/_mapping`: the body merged into each named index's mapping, all or none
+        (see mapping.merge_mapping_update); existing documents keep the values they were indexed with."""
+        body = request.json(required=True)
+        with self.cluster.lock:
+            indices = self.cluster.resolve(args[0], allow_no_indices=False)
+            updated = []
+            for idx in indices:
+                merged = merge_mapping_update(idx.mapping.to_json(), body)
+                updated.append((idx, Mapping(merged, idx.mapping.analysis)))
+            for idx, mapping in updated:
+                idx.mapping = mapping
+                idx.segment = Segment(idx.segment.docs, mapping)  # the searchable view, under the new mapping
+        return Response(200, {"acknowledged": True})
 
     def get_settings(self, request: Request, args: list[str]) -> Response:
         with self.cluster.lock:

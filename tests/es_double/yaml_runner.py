@@ -80,6 +80,7 @@ _API: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "indices.exists": ("HEAD", "HEAD", ("/{index}",)),
     "indices.get": ("GET", "GET", ("/{index}",)),
     "indices.get_mapping": ("GET", "GET", ("/{index}/_mapping", "/_mapping")),
+    "indices.put_mapping": ("PUT", "PUT", ("/{index}/_mapping",)),
     "indices.get_settings": ("GET", "GET", ("/{index}/_settings", "/_settings")),
     "indices.put_settings": ("PUT", "PUT", ("/{index}/_settings", "/_settings")),
     "indices.refresh": ("POST", "POST", ("/{index}/_refresh", "/_refresh")),
