@@ -7,7 +7,11 @@ new), so a reader sees either the whole old run or the whole new one.
 
 The runs index `<prefix>-runs` is a plain index (not versioned): run records
 outlive the runs they describe and its mapping has no run-dependent vector
-dims. It is created when missing; creating it again is a no-op.
+dims. It is created when missing; creating it again is a no-op. So are the feedback
+and ids indices (service.feedback). When such a plain index already exists (a cluster
+bootstrapped by an earlier movierec), `update_plain_mappings` brings its mapping up to
+date with es_mappings' (new fields merged in by PUT _mapping; a changed field type is a
+MappingConflict naming the index and field).
 
 Builders (`alias_actions`, `prune_plan`, `vector_sample_query`) are pure and
 return bodies/lists; the thin functions around them talk to the cluster.
@@ -16,6 +20,7 @@ return bodies/lists; the thin functions around them talk to the cluster.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -24,10 +29,12 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
 import es_mappings
 from es_mappings import alias_name, run_id_of, versioned_index
+from pipeline.errors import PipelineError
 
 log = logging.getLogger(__name__)
 
 RUN_KINDS = ("movies", "users", "ratings")  # the kinds a run writes and an alias serves
+PLAIN_KINDS = ("runs", "feedback", "ids")  # plain indices that outlive runs: created once, mappings upgraded
 DEFAULT_KEEP = 2
 
 
@@ -77,6 +84,65 @@ def ensure_runs_index(es: Elasticsearch, prefix: str) -> bool:
     if created:
         log.info("created %s", index)
     return created
+
+
+class MappingConflict(PipelineError):
+    """An existing plain index maps a field differently from es_mappings (its type changed)."""
+
+    def __init__(self, index: str, field: str | None, reason: str) -> None:
+        named = f"field [{field}]" if field else "a field"
+        super().__init__(
+            f"the mapping of {index} cannot be brought up to date: {named} is mapped differently than movierec's "
+            f"mapping expects ({reason}); Elasticsearch cannot change an existing field's type in place"
+        )
+        self.index = index
+        self.field = field
+
+
+_CONFLICT_FIELD = re.compile(r"^(?:mapper \[([^\]]+)\] cannot be changed|Mapper for \[([^\]]+)\] conflicts)")
+
+
+def update_mapping(es: Elasticsearch, index: str, kind: str) -> None:
+    """Merge es_mappings' `kind` mapping into the existing `index` (PUT /<index>/_mapping).
+
+    Fields the index lacks are added (nested objects too) and `dynamic` follows the file; documents
+    already stored keep what they were indexed with. Raises MappingConflict (400 from Elasticsearch:
+    a field's type or a non-updateable parameter changed), naming the index and the field.
+    Elasticsearch: https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-put-mapping
+    """
+    try:
+        es.indices.put_mapping(index=index, body=es_mappings.index_body(kind)["mappings"])
+    except ApiError as exc:
+        if exc.status_code != 400:
+            raise
+        reason = _error_reason(exc)
+        match = _CONFLICT_FIELD.match(reason)
+        raise MappingConflict(index, (match.group(1) or match.group(2)) if match else None, reason) from exc
+    log.info("mapping of %s brought up to date with es_mappings/%s.json", index, kind)
+
+
+def _error_reason(exc: ApiError) -> str:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error")
+    if isinstance(error, dict) and isinstance(error.get("reason"), str):
+        return error["reason"]
+    return str(exc.message)
+
+
+def update_plain_mappings(es: Elasticsearch, prefix: str, skip: Iterable[str] = ()) -> list[str]:
+    """Bring the mapping of every existing plain index (runs, feedback, ids) up to date; the indices updated.
+
+    `skip`: index names known to be current (created just now). Raises MappingConflict.
+    """
+    skipped = set(skip)
+    updated = []
+    for kind in PLAIN_KINDS:
+        index = alias_name(prefix, kind)
+        if index in skipped or not es.indices.exists(index=index):
+            continue
+        update_mapping(es, index, kind)
+        updated.append(index)
+    return updated
 
 
 def create_run_indices(

@@ -166,10 +166,14 @@ def check_cluster(es: Elasticsearch, url: str) -> dict:
 
 
 def bootstrap(es: Elasticsearch, prefix: str) -> dict[str, bool]:
-    """Prepare an empty cluster: the runs index and the feedback indices (run indices come with the first run)."""
+    """Prepare a cluster: the runs index and the feedback indices, created when missing, otherwise their
+    mappings brought up to date with es_mappings' ({index: created now}; run indices come with the first run).
+    Raises indices.MappingConflict when an existing index maps a field with another type."""
     from service import feedback
 
-    return {indices.runs_index(prefix): indices.ensure_runs_index(es, prefix), **feedback.ensure_indices(es, prefix)}
+    created = {indices.runs_index(prefix): indices.ensure_runs_index(es, prefix), **feedback.ensure_indices(es, prefix)}
+    indices.update_plain_mappings(es, prefix, skip=[index for index, new in created.items() if new])
+    return created
 
 
 # --------------------------------------------------------------------------- Spark half
@@ -375,14 +379,12 @@ def run_pipeline(
     `prepared`: publish the result of an earlier `prepare` instead of training again.
     SIGTERM / SIGINT (main thread only) raise hygiene.Interrupted after the failure is recorded.
     """
-    from service import feedback
 
     opts = client_options(config.es_url, environ)
     url = opts["hosts"][0]
     es = Elasticsearch(**opts)
     check_cluster(es, url)
-    indices.ensure_runs_index(es, config.prefix)
-    feedback.ensure_indices(es, config.prefix)
+    bootstrap(es, config.prefix)
     hygiene.abandon_stale(es, config.prefix, config.stale_after_s)
 
     started = dt.datetime.now(dt.timezone.utc)

@@ -82,7 +82,7 @@ def register(subparsers: Any) -> None:
     run.set_defaults(func=run_command)
 
     boot = subparsers.add_parser(
-        "bootstrap", help="prepare an empty cluster (runs index); safe to repeat", epilog=ENV_HELP
+        "bootstrap", help="prepare a cluster (runs, feedback, ids indices; an existing one's mapping is brought up to date); safe to repeat", epilog=ENV_HELP
     )
     _es_arguments(boot)
     boot.set_defaults(func=bootstrap_command)
@@ -158,7 +158,7 @@ def bootstrap_command(args: argparse.Namespace) -> int:
     check_cluster(es, client_options(args.es_url)["hosts"][0])
     created = bootstrap(es, args.prefix)
     for index, new in created.items():
-        sys.stdout.write(f"{index}: {'created' if new else 'exists'}\n")
+        sys.stdout.write(f"{index}: {'created' if new else 'exists, mapping up to date'}\n")
     return 0
 
 

@@ -87,7 +87,7 @@ def test_bootstrap_is_idempotent(es_url, index_prefix, es, capsys):
     kinds = ("runs", "feedback", "ids")
     assert capsys.readouterr().out == "".join(f"{index_prefix}-{k}: created\n" for k in kinds)
     assert main(["bootstrap", "--es-url", es_url, "--prefix", index_prefix]) == 0
-    assert capsys.readouterr().out == "".join(f"{index_prefix}-{k}: exists\n" for k in kinds)
+    assert capsys.readouterr().out == "".join(f"{index_prefix}-{k}: exists, mapping up to date\n" for k in kinds)
     assert all(es.indices.exists(index=f"{index_prefix}-{k}") for k in kinds)
 
 
