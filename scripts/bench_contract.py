@@ -85,7 +85,7 @@ def main() -> int:
     result: dict[str, Any] = {"machine": machine(), "settings": vars(args)}
     if args.deadline is not None:
         os.environ["MOVIEREC_REQUEST_DEADLINE_S"] = str(args.deadline)  # read by the gunicorn child's app factory
-    proc = start_gunicorn(args.es_url, args.prefix, args.port, args.workers)
+    proc = start_gunicorn(args.es_url, args.prefix, args.port, {"WEB_CONCURRENCY": str(args.workers)})
     try:
         warm_up(f"http://127.0.0.1:{args.port}")
         with tempfile.TemporaryDirectory(prefix="bench-contract-") as tmp:

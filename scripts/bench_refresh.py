@@ -47,7 +47,7 @@ def measure(scheduled: bool, args: argparse.Namespace) -> dict[str, Any]:
     try:
         publish(url, args.prefix, args.data_dir, args.rank)
         data = inputs(url, args.prefix, args.seed)
-        app = start_gunicorn(url, args.prefix, args.port, args.workers)
+        app = start_gunicorn(url, args.prefix, args.port, {"WEB_CONCURRENCY": str(args.workers)})
         base = f"http://127.0.0.1:{args.port}"
         try:
             make = scenarios(data)[POST_USERS]
